@@ -17,7 +17,8 @@ class VideoEntry:
     @property
     def id(self) -> str:
         """Stable record id: dataset plus the file name without folders."""
-        return f"{self.dataset}/{self.path.replace('\\', '/').rsplit('/', 1)[-1]}"
+        name = self.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return f"{self.dataset}/{name}"
 
     def to_dict(self) -> dict:
         return asdict(self)
