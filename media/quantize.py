@@ -39,3 +39,19 @@ def decode_jpeg(data: bytes, gray: bool = False) -> np.ndarray:
     if image is None:
         raise ValueError("not a decodable JPEG")
     return image if gray else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def stored_flow(flow: np.ndarray, bound: float = DEFAULT_BOUND,
+                quality: int = DEFAULT_JPEG_QUALITY) -> np.ndarray:
+    """The displacements a reader gets back after storage ([...,H,W,2] float32).
+
+    The serving client runs fresh flow through this so a model sees at serving
+    time exactly the quantisation and JPEG loss it saw in training.
+    """
+    q = quantize_flow(flow, bound)
+    out = np.empty(q.shape, np.float32)
+    for index in np.ndindex(q.shape[:-3]):
+        for c in range(2):
+            plane = decode_jpeg(encode_jpeg(np.ascontiguousarray(q[index][..., c]), quality), gray=True)
+            out[index + (Ellipsis, c)] = dequantize_flow(plane, bound)
+    return out
