@@ -32,21 +32,25 @@ class FlowEstimator:
 
     def __init__(self, algorithm: str = "dis_fast"):
         self.algorithm = canonical_algorithm(algorithm)
+        self._impl = None
+        self._dis_preset = None
         if self.algorithm == "tvl1":
             self._impl = cv2.optflow.DualTVL1OpticalFlow_create()
         elif self.algorithm.startswith("dis_"):
-            preset = {
+            self._dis_preset = {
                 "dis_ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                 "dis_fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                 "dis_medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
             }[self.algorithm]
-            self._impl = cv2.DISOpticalFlow_create(preset)
-        else:
-            self._impl = None
 
     def __call__(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
         prev_gray, next_gray = to_gray(prev_gray), to_gray(next_gray)
-        if self._impl is None:
+        if self._dis_preset is not None:
+            # A reused DIS object carries state between calls (its result for a pair
+            # changes with the pairs it saw before), which would make records depend
+            # on worker scheduling. A fresh one costs ~10 us against ~1-10 ms of flow.
+            flow = cv2.DISOpticalFlow_create(self._dis_preset).calc(prev_gray, next_gray, None)
+        elif self._impl is None:
             flow = cv2.calcOpticalFlowFarneback(prev_gray, next_gray, None,
                                                 0.5, 3, 15, 3, 5, 1.2, 0)
         else:

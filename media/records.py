@@ -103,7 +103,9 @@ def encode_record(*, id: str, path: str, dataset: str, label: int, label_name: s
             for key, values in lists.items()
         }),
     )
-    return example.SerializeToString()
+    # Deterministic: map fields (the context and feature lists) in key order, so the
+    # same video gives the same bytes in every process and rerun.
+    return example.SerializeToString(deterministic=True)
 
 
 def _decode_flow(xs, ys, bound):
@@ -161,8 +163,12 @@ def parse_record_tf(serialized: tf.Tensor) -> dict:
 
 
 def decode_flow_tf(jpeg_x: tf.Tensor, jpeg_y: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
-    """[N] JPEG strings for x and y -> float32 displacements [N,H,W,2]."""
-    decode = lambda b: tf.io.decode_jpeg(b, channels=1)[..., 0]  # noqa: E731
+    """[N] JPEG strings for x and y -> float32 displacements [N,H,W,2].
+
+    INTEGER_ACCURATE makes TF decode bit-identical to OpenCV (decode_record);
+    TF's default fast IDCT is off by up to 2 levels (0.3 px at bound 20).
+    """
+    decode = lambda b: tf.io.decode_jpeg(b, channels=1, dct_method="INTEGER_ACCURATE")[..., 0]  # noqa: E731
     x = tf.map_fn(decode, jpeg_x, fn_output_signature=tf.uint8)
     y = tf.map_fn(decode, jpeg_y, fn_output_signature=tf.uint8)
     q = tf.cast(tf.stack([x, y], axis=-1), tf.float32)

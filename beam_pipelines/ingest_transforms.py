@@ -1,0 +1,333 @@
+"""The ingest job's per-video work and its deterministic shard writing.
+
+Plain functions do the work (decode, flow, encode, shard assignment, shard
+writing, finalisation); the DoFns and the IngestVideos / WriteIngestOutputs
+transforms only wire them into Beam.  They live outside `ingest.py` so that
+workers unpickle them from an importable module, not from `__main__`.
+
+Crash safety: shards are written under `<output>/.tmp-<run token>/` and only
+renamed to `train-00000-of-0000N.tfrecord` by the single finalisation step,
+which runs after every shard writer has finished (it takes all their results
+as a side input).  A job that dies midway leaves only the temp folder, never a
+file matching the shard pattern that readers glob.  We do this ourselves
+instead of using Beam's WriteToTFRecord because its sharding is random, and we
+need the same inputs to give byte-identical shards on every rerun.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+from apache_beam.io.filesystems import FileSystems
+
+from beam_pipelines.datasets.entry import VideoEntry
+from media.flow import FlowEstimator, canonical_algorithm, compute_flows
+from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
+from media.records import SCHEMA_VERSION, encode_record
+from media.shards import INFO_FILE, SUBSETS, shard_name, write_dataset_info
+from media.video import read_video, resize_short_side
+
+FAILED = "failed"
+SUMMARY_FILE = "summary.json"
+DEAD_LETTER_FILE = "dead_letter-00000-of-00001.jsonl"
+# Frames smaller than this on either side carry no usable motion; DIS and
+# TV-L1 build image pyramids that need some pixels to work on.
+MIN_SIDE = 16
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Everything that decides a record's bytes; stored in dataset_info.json."""
+
+    flow: str = "dis_fast"
+    bidirectional: bool = False
+    size: int = 256
+    stride: int = 1
+    max_frames: int = 0
+    flow_bound: float = DEFAULT_BOUND
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    num_shards: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "flow", canonical_algorithm(self.flow))
+        for name, low in (("size", 0), ("stride", 1), ("max_frames", 0), ("num_shards", 1)):
+            if getattr(self, name) < low:
+                raise ValueError(f"--{name} must be >= {low}, got {getattr(self, name)}")
+        if self.max_frames == 1:
+            raise ValueError("--max_frames must be 0 (all) or >= 2: flow needs a pair of frames")
+        if not self.flow_bound > 0:
+            raise ValueError(f"--flow_bound must be > 0, got {self.flow_bound}")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"--jpeg_quality must be in 1..100, got {self.jpeg_quality}")
+
+
+class IngestFailure(Exception):
+    """One video that cannot become a record, with the stage where it failed."""
+
+    def __init__(self, stage: str, reason: str):
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+def dead_letter(entry: VideoEntry, stage: str, reason: str) -> dict:
+    return {"path": entry.path, "id": entry.id, "stage": stage, "reason": reason}
+
+
+@contextlib.contextmanager
+def local_file(path: str):
+    """A local path for `path`; remote files (gs://...) are copied to a temp file.
+
+    The decoders need a seekable local file; Beam's filesystems read any scheme.
+    """
+    if "://" not in path:
+        yield path
+        return
+    suffix = os.path.splitext(path)[1]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        with FileSystems.open(path) as src:
+            while chunk := src.read(1 << 22):
+                tmp.write(chunk)
+        tmp.flush()
+        yield tmp.name
+
+
+@contextlib.contextmanager
+def _stage(name: str):
+    """Turn any error inside a stage into an IngestFailure naming the stage."""
+    try:
+        yield
+    except IngestFailure:
+        raise
+    except Exception as err:  # decoders and OpenCV raise many error types
+        reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
+        raise IngestFailure(name, reason) from err
+
+
+def ingest_video(entry: VideoEntry, config: IngestConfig, estimator: FlowEstimator) -> tuple[bytes, int]:
+    """One video file -> (serialized record, number of RGB frames stored)."""
+    with _stage("read"), local_file(entry.path) as path:
+        with _stage("decode"):
+            video = read_video(path, max_frames=config.max_frames or None, stride=config.stride)
+    with _stage("validate"):
+        count, height, width = video.frames.shape[:3]
+        if min(height, width) < MIN_SIDE:
+            raise IngestFailure("validate", f"resolution {width}x{height} is below {MIN_SIDE} px on a side")
+        if count < 2:
+            raise IngestFailure(
+                "validate", f"too short: {count} frame(s) after stride={config.stride}, "
+                            "need at least 2 for one flow pair")
+    with _stage("resize"):
+        frames = resize_short_side(video.frames, config.size)
+    with _stage("flow"):
+        forward = compute_flows(frames, estimator)
+        backward = compute_flows(frames, estimator, backward=True) if config.bidirectional else None
+    with _stage("encode"):
+        record = encode_record(
+            id=entry.id, path=entry.path, dataset=entry.dataset, label=entry.label,
+            label_name=entry.label_name, group=entry.group, view=entry.view,
+            fps=video.fps / config.stride, frames=frames, flow=forward,
+            flow_bound=config.flow_bound, flow_algorithm=config.flow,
+            backward_flow=backward, jpeg_quality=config.jpeg_quality)
+    return record, len(frames)
+
+
+def shard_index(record_id: str, num_shards: int) -> int:
+    """Stable across processes and runs (unlike hash(), which is salted per process)."""
+    digest = hashlib.sha256(record_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % num_shards
+
+
+def split_duplicate_ids(entries: list[VideoEntry]) -> tuple[list[VideoEntry], list[dict]]:
+    """Keep the first entry per record id (in input order); dead-letter the rest.
+
+    Two files with one id would give two records readers cannot tell apart.
+    """
+    kept, failed, first = [], [], {}
+    for entry in entries:
+        if entry.id in first:
+            failed.append(dead_letter(entry, "validate", f"duplicate id {entry.id!r}, also {first[entry.id]}"))
+        else:
+            first[entry.id] = entry.path
+            kept.append(entry)
+    return kept, failed
+
+
+def write_shard(path: str, items) -> tuple[int, int]:
+    """Write (id, record, frames) items sorted by id; returns (records, frames)."""
+    items = sorted(items, key=lambda item: item[0])
+    tf.io.gfile.makedirs(path.rsplit("/", 1)[0])
+    with tf.io.TFRecordWriter(path) as writer:
+        for _, record, _ in items:
+            writer.write(record)
+    return len(items), sum(frames for _, _, frames in items)
+
+
+def _remove_stale(output: str, pattern: str, keep: set[str]) -> None:
+    for path in tf.io.gfile.glob(f"{output}/{pattern}"):
+        if path not in keep:
+            tf.io.gfile.remove(path)
+
+
+def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: list[dict],
+                     inputs: int, info: dict) -> dict:
+    """Publish shards, dead letters, dataset_info.json and summary.json; return the summary.
+
+    Runs once, after all shards are written.  Refuses to publish if the counts
+    do not add up: a silently lost video is worse than a failed job.
+    """
+    written = sum(s["records"] for s in shards)
+    if written + len(failures) != inputs:
+        raise RuntimeError(f"{output}: {inputs} inputs but {written} written + "
+                           f"{len(failures)} dead-lettered; some videos were lost")
+    final = set()
+    for shard in sorted(shards, key=lambda s: s["final"]):
+        # A retried finaliser (Dataflow retries failed bundles) finds some already moved.
+        if tf.io.gfile.exists(shard["temp"]) or not tf.io.gfile.exists(shard["final"]):
+            tf.io.gfile.rename(shard["temp"], shard["final"], overwrite=True)
+        final.add(shard["final"])
+    for subset in SUBSETS:
+        _remove_stale(output, f"{subset}-?????-of-?????.tfrecord", final)
+    dead_path = f"{output}/{DEAD_LETTER_FILE}"
+    _remove_stale(output, "dead_letter-*.jsonl", {dead_path})
+    with tf.io.gfile.GFile(dead_path, "w") as f:
+        for item in sorted(failures, key=lambda d: (d["path"], d["stage"], d["reason"])):
+            f.write(json.dumps(item, sort_keys=True) + "\n")
+    if tf.io.gfile.exists(temp_dir):
+        tf.io.gfile.rmtree(temp_dir)
+    counts = {subset: sum(s["records"] for s in shards if s["subset"] == subset) for subset in SUBSETS}
+    write_dataset_info(output, {**info, "counts": counts})
+    by_stage: dict[str, int] = {}
+    for item in failures:
+        by_stage[item["stage"]] = by_stage.get(item["stage"], 0) + 1
+    summary = {
+        "output": output,
+        "inputs": inputs,
+        "written": written,
+        "dead_lettered": len(failures),
+        "dead_lettered_by_stage": dict(sorted(by_stage.items())),
+        "counts": counts,
+        "frames": sum(s["frames"] for s in shards),
+        "shards": {subset: sorted(s["final"].rsplit("/", 1)[-1] for s in shards if s["subset"] == subset)
+                   for subset in SUBSETS},
+        "dead_letter_file": dead_path,
+    }
+    with tf.io.gfile.GFile(f"{output}/{SUMMARY_FILE}", "w") as f:
+        json.dump(summary, f, indent=2, sort_keys=True)
+    return summary
+
+
+def dataset_info(config: IngestConfig, dataset: str, data_format: str, split: int,
+                 classes: list[str]) -> dict:
+    """dataset_info.json without the counts (those are known only at the end)."""
+    return {
+        "dataset": dataset, "format": data_format, "split": split, "classes": list(classes),
+        "flow": {"algorithm": config.flow, "bound": config.flow_bound,
+                 "bidirectional": config.bidirectional, "jpeg_quality": config.jpeg_quality},
+        "size": config.size, "stride": config.stride, "max_frames": config.max_frames,
+        "num_shards": config.num_shards, "schema_version": SCHEMA_VERSION,
+    }
+
+
+# Beam wiring ----------------------------------------------------------------
+
+class ProcessVideoDoFn(beam.DoFn):
+    """VideoEntry -> ((subset, shard), (id, record, frames)), or a dead letter on FAILED."""
+
+    def __init__(self, config: IngestConfig):
+        self._config = config
+        self._estimator = None
+
+    def setup(self):
+        import cv2
+
+        # Beam already runs one worker per core; OpenCV's own threads would oversubscribe.
+        cv2.setNumThreads(1)
+        self._estimator = FlowEstimator(self._config.flow)
+
+    def process(self, entry: VideoEntry):
+        if entry.subset not in SUBSETS:
+            yield beam.pvalue.TaggedOutput(
+                FAILED, dead_letter(entry, "validate", f"subset {entry.subset!r} is not one of {SUBSETS}"))
+            return
+        try:
+            record, frames = ingest_video(entry, self._config, self._estimator)
+        except IngestFailure as err:
+            yield beam.pvalue.TaggedOutput(FAILED, dead_letter(entry, err.stage, err.reason))
+            return
+        key = (entry.subset, shard_index(entry.id, self._config.num_shards))
+        yield key, (entry.id, record, frames)
+
+
+class WriteShardDoFn(beam.DoFn):
+    """((subset, shard), items) -> a dict naming the temp file written and its counts."""
+
+    def __init__(self, output: str, temp_dir: str, num_shards: int):
+        self._output, self._temp_dir, self._num_shards = output, temp_dir, num_shards
+
+    def process(self, element):
+        (subset, index), items = element
+        name = shard_name(subset, index, self._num_shards)
+        temp = f"{self._temp_dir}/{name}"
+        records, frames = write_shard(temp, [item for item in items if item is not None])
+        yield {"subset": subset, "index": index, "temp": temp, "final": f"{self._output}/{name}",
+               "records": records, "frames": frames}
+
+
+class FinalizeDoFn(beam.DoFn):
+    """Runs finalize_outputs once, with every shard result and dead letter as side inputs."""
+
+    def __init__(self, output: str, temp_dir: str, inputs: int, info: dict):
+        self._output, self._temp_dir, self._inputs, self._info = output, temp_dir, inputs, info
+
+    def process(self, _, shards, failures):
+        yield finalize_outputs(self._output, self._temp_dir, shards, failures, self._inputs, self._info)
+
+
+class IngestVideos(beam.PTransform):
+    """PCollection[VideoEntry] -> tagged outputs: `records` (keyed by shard) and FAILED."""
+
+    def __init__(self, config: IngestConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, entries):
+        return (entries
+                | "Spread" >> beam.Reshuffle()
+                | "Process" >> beam.ParDo(ProcessVideoDoFn(self._config)).with_outputs(FAILED, main="records"))
+
+
+class WriteIngestOutputs(beam.PTransform):
+    """(keyed records, dead letters) -> one summary dict, after everything is published."""
+
+    def __init__(self, output: str, config: IngestConfig, inputs: int, info: dict, run_token: str):
+        super().__init__()
+        self._output = output.rstrip("/")
+        self._config = config
+        self._inputs = inputs
+        self._info = info
+        self._temp_dir = f"{self._output}/.tmp-{run_token}"
+
+    def expand(self, pcolls):
+        records, failures = pcolls
+        pipeline = records.pipeline
+        # One empty seed per shard, so every shard of the N-of-N set exists even if empty.
+        seeds = pipeline | "ShardSeeds" >> beam.Create(
+            [((subset, i), None) for subset in SUBSETS for i in range(self._config.num_shards)])
+        shards = ((records, seeds)
+                  | "Merge" >> beam.Flatten()
+                  | "GroupByShard" >> beam.GroupByKey()
+                  | "WriteShards" >> beam.ParDo(WriteShardDoFn(self._output, self._temp_dir,
+                                                               self._config.num_shards)))
+        return (pipeline
+                | "Once" >> beam.Create([None])
+                | "Finalize" >> beam.ParDo(
+                    FinalizeDoFn(self._output, self._temp_dir, self._inputs, self._info),
+                    beam.pvalue.AsList(shards), beam.pvalue.AsList(failures)))

@@ -1,0 +1,166 @@
+"""Ingest throughput and flow quality on the synthetic benchmark (with ground-truth flow).
+
+    python -m beam_pipelines.synth --out out/synth --seed 0 --profile small
+    python benchmarks/ingest_benchmark.py --data out/synth --out out/bench/ingest.json
+
+Measures, single process unless said otherwise:
+  decode      frames/s of read_video + resize alone: the ceiling for the job;
+  flow        pairs/s of each algorithm at --size (TV-L1 on --tvl1_pairs pairs only);
+  epe         end-point error of each algorithm against the renderer's exact flow
+              (valid pixels only), at the clips' native size;
+  storage     bytes of JPEG-quantised flow vs float32 and the mean reconstruction error;
+  job         frames/s of the whole Beam job with 1 and 2 worker processes, and the
+              scaling efficiency fps2 / (2 * fps1).
+Targets (reported, not asserted): job with DIS >= 50% of decode throughput per
+worker; 1 -> 2 workers >= 85% scaling efficiency.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+from beam_pipelines.datasets import load_class_names, load_entries
+from beam_pipelines.ingest import run_ingest
+from beam_pipelines.ingest_transforms import IngestConfig
+from beam_pipelines.options import pipeline_options, quiet_beam_logs
+from media.flow import ALGORITHMS, FlowEstimator, end_point_error
+from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY, encode_jpeg, quantize_flow, stored_flow
+from media.video import read_video, resize_short_side
+
+DATASET = "ucf101"
+
+
+def measure_decode(paths: list[str], size: int) -> dict:
+    start, frames = time.perf_counter(), 0
+    for path in paths:
+        frames += len(resize_short_side(read_video(path).frames, size))
+    elapsed = time.perf_counter() - start
+    return {"videos": len(paths), "frames": frames, "seconds": elapsed, "frames_per_s": frames / elapsed}
+
+
+def measure_flow(clips: list[np.ndarray], algorithm: str, max_pairs: int) -> dict:
+    estimator = FlowEstimator(algorithm)
+    pairs = [(clip[t], clip[t + 1]) for clip in clips for t in range(len(clip) - 1)][:max_pairs]
+    start = time.perf_counter()
+    for prev, nxt in pairs:
+        estimator(prev, nxt)
+    elapsed = time.perf_counter() - start
+    return {"pairs": len(pairs), "ms_per_pair": 1000 * elapsed / len(pairs), "pairs_per_s": len(pairs) / elapsed}
+
+
+def measure_epe(videos: list[tuple[np.ndarray, np.ndarray, np.ndarray]], algorithm: str, max_pairs: int) -> dict:
+    """videos: (frames [T,H,W,3], truth [T-1,H,W,2], valid [T-1,H,W]) at native size."""
+    estimator, errors = FlowEstimator(algorithm), []
+    for frames, truth, valid in videos:
+        for t in range(len(truth)):
+            if len(errors) >= max_pairs:
+                break
+            if valid[t].any():
+                errors.append(end_point_error(estimator(frames[t], frames[t + 1]), truth[t], valid[t]))
+    return {"pairs": len(errors), "epe": float(np.mean(errors))}
+
+
+def measure_storage(flows: np.ndarray, bound: float, quality: int) -> dict:
+    jpeg = sum(len(encode_jpeg(np.ascontiguousarray(plane), quality))
+               for q in quantize_flow(flows, bound) for plane in (q[..., 0], q[..., 1]))
+    float_bytes = flows.astype(np.float32).nbytes
+    error = np.abs(stored_flow(flows, bound, quality) - flows)
+    inside = np.abs(flows) <= bound
+    return {"pairs": len(flows), "jpeg_bytes": jpeg, "float32_bytes": float_bytes,
+            "ratio": float_bytes / jpeg, "mean_abs_error_px": float(error[inside].mean()),
+            "clipped_fraction": float(1 - inside.mean())}
+
+
+def measure_job(root: str, workers: int, size: int, flow: str, limit: int) -> dict:
+    entries = load_entries(DATASET, split=1, root=root)[:limit]
+    with tempfile.TemporaryDirectory() as output:
+        options = pipeline_options([f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"])
+        summary = run_ingest(entries, output, IngestConfig(flow=flow, size=size, num_shards=2), options,
+                             dataset=DATASET, data_format=DATASET, split=1,
+                             classes=load_class_names(DATASET, root=root))
+    return {key: summary[key] for key in ("inputs", "written", "dead_lettered", "frames", "elapsed_s", "frames_per_s")}
+
+
+def load_truth(data: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    with np.load(f"{data}/groundtruth/{DATASET}/{stem}.npz") as npz:
+        return npz["flow"].astype(np.float32), npz["valid"].astype(bool)
+
+
+def markdown(results: dict) -> str:
+    decode = results["decode"]["frames_per_s"]
+    lines = ["| measurement | value |", "|---|---|",
+             f"| decode + resize (1 process) | {decode:.0f} frames/s |"]
+    for name, flow in results["flow"].items():
+        lines.append(f"| flow {name} at size {results['size']} | {flow['ms_per_pair']:.1f} ms/pair "
+                     f"({flow['pairs']} pairs) |")
+    for name, epe in results["epe"].items():
+        lines.append(f"| EPE {name} (native size, valid px) | {epe['epe']:.3f} px ({epe['pairs']} pairs) |")
+    storage = results["storage"]
+    lines.append(f"| flow storage JPEG q{results['jpeg_quality']} vs float32 | {storage['jpeg_bytes']} B vs "
+                 f"{storage['float32_bytes']} B (x{storage['ratio']:.1f}), mean error "
+                 f"{storage['mean_abs_error_px']:.3f} px |")
+    job = results["job"]
+    for workers in sorted(job, key=int):
+        lines.append(f"| job {results['job_flow']}, {workers} worker(s) | {job[workers]['frames_per_s']:.1f} frames/s "
+                     f"({job[workers]['frames']} frames in {job[workers]['elapsed_s']:.1f} s) |")
+    if "1" in job:
+        lines.append(f"| job 1 worker / decode ceiling (target >= 50%) | {results['job_vs_decode']:.0%} |")
+    if "1" in job and "2" in job:
+        lines.append(f"| scaling 1 -> 2 workers (target >= 85%) | {results['scaling_efficiency']:.0%} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="output folder of python -m beam_pipelines.synth")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--size", type=int, default=256, help="smaller side for throughput runs")
+    parser.add_argument("--videos", type=int, default=8, help="videos for the decode/flow/EPE measurements")
+    parser.add_argument("--pairs", type=int, default=60, help="pairs per algorithm for flow timing and EPE")
+    parser.add_argument("--tvl1_pairs", type=int, default=3, help="TV-L1 is ~0.9 s per 256x340 pair")
+    parser.add_argument("--job_flow", default="dis_fast")
+    parser.add_argument("--job_videos", type=int, default=40, help="entries for the whole-job runs")
+    parser.add_argument("--workers", default="1,2", help="worker counts for the job runs")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)  # per-core numbers, as each Beam worker runs them
+    quiet_beam_logs()
+    root = f"{args.data.rstrip('/')}/{DATASET}"
+    entries = load_entries(DATASET, split=1, root=root)[:args.videos]
+    if not entries:
+        parser.error(f"{root}: no videos; render them with python -m beam_pipelines.synth --out {args.data}")
+    paths = [e.path for e in entries]
+    results = {"data": args.data, "size": args.size, "videos": len(paths), "jpeg_quality": DEFAULT_JPEG_QUALITY,
+               "cpu_count": os.cpu_count(), "decode": measure_decode(paths, args.size)}
+    clips = [resize_short_side(read_video(p).frames, args.size) for p in paths]
+    results["flow"] = {name: measure_flow(clips, name, args.tvl1_pairs if name == "tvl1" else args.pairs)
+                       for name in ALGORITHMS}
+    native = [(read_video(p).frames, *load_truth(args.data, p)) for p in paths]
+    results["epe"] = {name: measure_epe(native, name, args.tvl1_pairs if name == "tvl1" else args.pairs)
+                      for name in ALGORITHMS}
+    sample = np.stack([FlowEstimator(args.job_flow)(c[t], c[t + 1]) for c in clips[:2] for t in range(len(c) - 1)])
+    results["storage"] = measure_storage(sample, DEFAULT_BOUND, DEFAULT_JPEG_QUALITY)
+    results["job_flow"] = args.job_flow
+    results["job"] = {w: measure_job(root, int(w), args.size, args.job_flow, args.job_videos)
+                      for w in args.workers.split(",")}
+    if "1" in results["job"]:
+        results["job_vs_decode"] = results["job"]["1"]["frames_per_s"] / results["decode"]["frames_per_s"]
+    if "1" in results["job"] and "2" in results["job"]:
+        results["scaling_efficiency"] = (results["job"]["2"]["frames_per_s"]
+                                         / (2 * results["job"]["1"]["frames_per_s"]))
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=2)
+    print(markdown(results))
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,228 @@
+"""Simonyan & Zisserman's flow input volumes and the test-time sampling protocol, in NumPy.
+
+The training pipeline re-implements the same equations as TF ops
+(tfx_models.stacking_tf, tested equal to these); the evaluator and the serving
+client build their test batches with `video_test_batch` so every consumer sees
+the same inputs for the same video.
+
+Conventions (documented choices where the paper is silent):
+- A volume starts at frame t. Forward field j maps frame j to j+1; backward
+  field j maps frame j+1 to j (media.flow.compute_flows).
+- Channels are interleaved per field: [x_1, y_1, x_2, y_2, ...] (Eq. 1/2).
+- Bi-directional: L/2 forward fields t .. t+L/2-1, then L/2 backward fields
+  t-1, t-2, .. t-L/2 (moving away from t, so trajectory stacking can follow the
+  backward flow from frame t the same way it follows the forward flow).
+- Trajectory stacking (Eq. 2) samples flow bilinearly; a trajectory that leaves
+  the frame is clamped to the border and reads the edge values.
+- Videos with too few fields for a volume repeat the edge fields (indices are
+  clamped to the valid range), so every video yields full 2L-channel inputs.
+- Mean flow subtraction removes each stacked field's mean vector over the whole
+  frame (before cropping): the paper's global camera-motion compensation.
+- Frames smaller than the crop are resized up (bilinear) until both sides cover
+  it; flow displacements are scaled by the same factors.
+
+`flow` arguments may be arrays [T-1,H,W,2] or any sequence of [H,W,2] fields
+supporting len() and integer indexing, so readers can decode lazily.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+STACKINGS = ("optical_flow", "trajectory")
+STREAMS = ("spatial", "temporal")
+# Test-time crops: 1 = centre, 2 = centre and its flip, 5 = corners + centre, 10 = those and flips.
+CROP_COUNTS = (1, 2, 5, 10)
+
+
+def check_options(length: int, stacking: str, bidirectional: bool) -> None:
+    if length < 1:
+        raise ValueError(f"length (L) must be >= 1, got {length}")
+    if stacking not in STACKINGS:
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    if bidirectional and length % 2:
+        raise ValueError(f"bidirectional stacking needs an even length (L), got {length}")
+
+
+def start_range(num_fields: int, length: int, bidirectional: bool) -> tuple[int, int]:
+    """Inclusive range of start frames t whose volume needs no padding (collapsed when short)."""
+    if num_fields < 1:
+        raise ValueError("a flow volume needs at least one flow field (two frames)")
+    if bidirectional:
+        half = length // 2
+        return half, max(half, num_fields - half)
+    return 0, max(0, num_fields - length)
+
+
+def field_indices(num_fields: int, start: int, length: int,
+                  bidirectional: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(forward field indices, backward field indices) of the volume at frame `start`, clamped."""
+    if bidirectional:
+        half = length // 2
+        forward = start + np.arange(half)
+        backward = start - 1 - np.arange(half)
+    else:
+        forward = start + np.arange(length)
+        backward = np.zeros([0], np.int64)
+    return np.clip(forward, 0, num_fields - 1), np.clip(backward, 0, num_fields - 1)
+
+
+def bilinear_sample(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """field [H,W,C] read at float positions (x, y) [H,W]; positions are clamped to the frame."""
+    height, width = field.shape[:2]
+    x = np.clip(x, 0.0, width - 1.0)
+    y = np.clip(y, 0.0, height - 1.0)
+    x0 = np.floor(x).astype(np.int64)
+    y0 = np.floor(y).astype(np.int64)
+    x1 = np.minimum(x0 + 1, width - 1)
+    y1 = np.minimum(y0 + 1, height - 1)
+    wx = (x - x0)[..., None].astype(np.float32)
+    wy = (y - y0)[..., None].astype(np.float32)
+    top = field[y0, x0] * (1 - wx) + field[y0, x1] * wx
+    bottom = field[y1, x0] * (1 - wx) + field[y1, x1] * wx
+    return (top * (1 - wy) + bottom * wy).astype(np.float32)
+
+
+def stack_fields(fields: list[np.ndarray], stacking: str) -> np.ndarray:
+    """K fields [H,W,2] -> volume [H,W,2K] by Eq. 1 (optical_flow) or Eq. 2 (trajectory)."""
+    if stacking == "optical_flow":
+        return np.concatenate([np.asarray(f, np.float32) for f in fields], axis=-1)
+    if stacking != "trajectory":
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    height, width = fields[0].shape[:2]
+    y, x = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32),
+                       indexing="ij")
+    out = []
+    for f in fields:
+        value = bilinear_sample(np.asarray(f, np.float32), x, y)
+        out.append(value)
+        # p_{k+1} = p_k + d_k(p_k), kept inside the frame.
+        x = np.clip(x + value[..., 0], 0.0, width - 1.0)
+        y = np.clip(y + value[..., 1], 0.0, height - 1.0)
+    return np.concatenate(out, axis=-1)
+
+
+def subtract_mean(volume: np.ndarray) -> np.ndarray:
+    """Removes each field's mean displacement vector (per channel mean over H, W)."""
+    return volume - volume.mean(axis=(0, 1), keepdims=True)
+
+
+def flow_volume(flow, backward_flow, start: int, *, length: int = 10,
+                stacking: str = "optical_flow", bidirectional: bool = False,
+                mean_subtraction: bool = True) -> np.ndarray:
+    """Full-frame input volume [H,W,2L] starting at frame `start`."""
+    check_options(length, stacking, bidirectional)
+    forward, backward = field_indices(len(flow), start, length, bidirectional)
+    volume = stack_fields([flow[int(j)] for j in forward], stacking)
+    if bidirectional:
+        if backward_flow is None or len(backward_flow) != len(flow):
+            raise ValueError("bidirectional stacking needs backward flow with as many fields as "
+                             "the forward flow (ingest with backward flow enabled)")
+        volume = np.concatenate(
+            [volume, stack_fields([backward_flow[int(j)] for j in backward], stacking)], axis=-1)
+    return subtract_mean(volume) if mean_subtraction else volume
+
+
+def cover_size(height: int, width: int, crop_size: int) -> tuple[int, int]:
+    """Smallest (height, width) with the same aspect that holds a crop_size square."""
+    scale = max(1.0, crop_size / height, crop_size / width)
+    if scale == 1.0:
+        return height, width
+    return max(crop_size, math.ceil(height * scale)), max(crop_size, math.ceil(width * scale))
+
+
+def resize_to_cover(image: np.ndarray, crop_size: int, is_flow: bool) -> np.ndarray:
+    """Resizes [H,W,C] up so a crop fits; flow displacements scale with the image."""
+    height, width = image.shape[:2]
+    new_h, new_w = cover_size(height, width, crop_size)
+    if (new_h, new_w) == (height, width):
+        return image
+    channels = image.shape[2]
+    # cv2.resize handles at most 512 channels and drops a trailing 1; resize in groups.
+    parts = [cv2.resize(np.ascontiguousarray(image[..., c:c + 4], np.float32), (new_w, new_h),
+                        interpolation=cv2.INTER_LINEAR).reshape(new_h, new_w, -1)
+             for c in range(0, channels, 4)]
+    resized = np.concatenate(parts, axis=-1)
+    if is_flow:
+        resized[..., 0::2] *= new_w / width
+        resized[..., 1::2] *= new_h / height
+    return resized
+
+
+def crop(image: np.ndarray, top: int, left: int, size: int, flip: bool, is_flow: bool) -> np.ndarray:
+    """A size x size crop, mirrored left-right if `flip`; mirrored flow has its x negated."""
+    out = np.asarray(image[top:top + size, left:left + size], np.float32)
+    if out.shape[:2] != (size, size):
+        raise ValueError(f"crop {size}x{size} at ({top},{left}) exceeds image {image.shape[:2]}")
+    if flip:
+        out = out[:, ::-1].copy()
+        if is_flow:
+            out[..., 0::2] *= -1.0
+    return out
+
+
+def crop_boxes(height: int, width: int, crop_size: int, crops: int = 10) -> list[tuple[int, int, bool]]:
+    """(top, left, flip) for the test crops: four corners and the centre, then their flips."""
+    if crops not in CROP_COUNTS:
+        raise ValueError(f"crops must be one of {CROP_COUNTS}, got {crops}")
+    if height < crop_size or width < crop_size:
+        raise ValueError(f"crop {crop_size} larger than the image {height}x{width}")
+    bottom, right = height - crop_size, width - crop_size
+    centre = (bottom // 2, right // 2)
+    positions = [centre] if crops in (1, 2) else [(0, 0), (0, right), (bottom, 0), (bottom, right), centre]
+    flips = (False, True) if crops in (2, 10) else (False,)
+    return [(top, left, flip) for flip in flips for top, left in positions]
+
+
+def equally_spaced(low: int, high: int, count: int) -> np.ndarray:
+    """`count` integer positions spread evenly over [low, high] (repeats when the range is short)."""
+    if count < 1:
+        raise ValueError(f"need at least one test frame, got {count}")
+    return np.round(np.linspace(low, high, count)).astype(np.int64)
+
+
+def test_positions(num_frames: int, stream: str, *, count: int = 25, length: int = 10,
+                   bidirectional: bool = False) -> np.ndarray:
+    """Frames sampled for testing: RGB over all frames, flow over the valid volume starts."""
+    if stream == "spatial":
+        return equally_spaced(0, num_frames - 1, count)
+    if stream == "temporal":
+        return equally_spaced(*start_range(num_frames - 1, length, bidirectional), count)
+    raise ValueError(f"stream must be one of {STREAMS}, got {stream!r}")
+
+
+def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"),
+                     num_frames: int = 25, crops: int = 10, crop_size: int = 224,
+                     length: int = 10, stacking: str = "optical_flow",
+                     bidirectional: bool = False, mean_subtraction: bool = True) -> dict:
+    """All test inputs of one video: {"rgb": [N,c,c,3], "flow": [N,c,c,2L]}, N = num_frames*crops.
+
+    Inputs are ordered frame-major: the crops of the first sampled frame first,
+    in crop_boxes order. Class scores are averaged over the N inputs.
+    """
+    out = {}
+    for stream in streams:
+        if stream == "spatial":
+            positions = test_positions(len(frames), "spatial", count=num_frames)
+            images = [resize_to_cover(np.asarray(frames[int(t)], np.float32), crop_size, False)
+                      for t in positions]
+            key, is_flow = "rgb", False
+        elif stream == "temporal":
+            if flow is None or len(flow) == 0:
+                raise ValueError("the temporal stream needs flow (at least two frames)")
+            positions = test_positions(len(flow) + 1, "temporal", count=num_frames,
+                                       length=length, bidirectional=bidirectional)
+            images = [resize_to_cover(
+                flow_volume(flow, backward_flow, int(t), length=length, stacking=stacking,
+                            bidirectional=bidirectional, mean_subtraction=mean_subtraction),
+                crop_size, True) for t in positions]
+            key, is_flow = "flow", True
+        else:
+            raise ValueError(f"stream must be one of {STREAMS}, got {stream!r}")
+        height, width = images[0].shape[:2]
+        boxes = crop_boxes(height, width, crop_size, crops)
+        out[key] = np.stack([crop(image, top, left, crop_size, flip, is_flow)
+                             for image in images for top, left, flip in boxes])
+    return out

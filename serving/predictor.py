@@ -1,0 +1,114 @@
+"""The request path both front ends share: admit, find the servable, validate, run.
+
+Validation follows what TF Serving checks against the SignatureDef (input
+names, dtype, shape), so a request that passes here passes there and a bad one
+gets the same status code.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import grpc
+import numpy as np
+import tensorflow as tf
+
+from serving.batching import Batcher
+from serving.errors import ServingError, exhausted, invalid
+from serving.model_store import ModelStore, Servable, Signature
+from serving.preprocessing import DEFAULT_SIGNATURE
+
+
+class RequestLimiter:
+    """At most `max_concurrent` requests run; `max_queued` more may wait; the rest are refused."""
+
+    def __init__(self, max_concurrent: int, max_queued: int):
+        if max_concurrent < 1 or max_queued < 0:
+            raise ValueError("max_concurrent must be >= 1 and max_queued >= 0")
+        self.capacity = max_concurrent + max_queued
+        self._running = threading.BoundedSemaphore(max_concurrent)
+        self._admitted = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self):
+        with self._lock:
+            if self._admitted >= self.capacity:
+                raise exhausted(f"server busy: {self._admitted} requests in flight or queued "
+                                f"(limit {self.capacity}); retry later")
+            self._admitted += 1
+        try:
+            with self._running:
+                yield
+        finally:
+            with self._lock:
+                self._admitted -= 1
+
+
+def check_inputs(signature: Signature, inputs: dict[str, np.ndarray]) -> None:
+    expected, given = set(signature.inputs), set(inputs)
+    if expected != given:
+        raise invalid(f"input size does not match signature {signature.name!r}: {len(given)}!={len(expected)} "
+                      f"len({{{', '.join(sorted(given))}}}) != len({{{', '.join(sorted(expected))}}}); "
+                      f"missing: {sorted(expected - given)}, unexpected: {sorted(given - expected)}")
+    batch = None
+    for name, spec in signature.inputs.items():
+        value = inputs[name]
+        if value.dtype != spec.dtype and not (spec.dtype == object and value.dtype.kind in "SUO"):
+            raise invalid(f"input {name!r} of signature {signature.name!r} expects {spec.tf_dtype.name}, "
+                          f"got {tf.as_dtype(value.dtype).name if value.dtype != object else 'string'}")
+        if spec.shape is not None:
+            shape = value.shape
+            if len(shape) != len(spec.shape) or any(e not in (-1, g) for e, g in zip(spec.shape, shape)):
+                raise invalid(f"input {name!r} of signature {signature.name!r} expects shape "
+                              f"{list(spec.shape)} (-1 = any), got {list(shape)}")
+        if signature.batchable:
+            if batch is not None and value.shape[0] != batch:
+                raise invalid(f"inputs of signature {signature.name!r} disagree on the batch size "
+                              f"(dim 0): {batch} vs {value.shape[0]} for {name!r}")
+            batch = value.shape[0]
+
+
+class Predictor:
+    def __init__(self, store: ModelStore, limiter: RequestLimiter, batcher: Batcher | None = None):
+        self.store, self.limiter, self.batcher = store, limiter, batcher
+
+    def predict(self, name: str, version: int | None, signature_name: str,
+                inputs: dict[str, np.ndarray], output_filter=()) -> tuple[Servable, str, dict[str, np.ndarray]]:
+        """-> (servable used, signature name, outputs). Raises ServingError."""
+        with self.limiter.slot():
+            servable = self.store.get(name, version)
+            signature_name = signature_name or DEFAULT_SIGNATURE
+            signature = servable.signature(signature_name)
+            check_inputs(signature, inputs)
+            unknown = set(output_filter) - set(signature.definition.outputs)
+            if unknown:
+                raise invalid(f"output_filter names unknown outputs {sorted(unknown)} of signature "
+                              f"{signature_name!r} (has {sorted(signature.definition.outputs)})")
+            outputs = self._run(servable, signature, inputs)
+        if output_filter:
+            outputs = {k: v for k, v in outputs.items() if k in set(output_filter)}
+        return servable, signature_name, outputs
+
+    def _run(self, servable: Servable, signature: Signature, inputs: dict[str, np.ndarray]):
+        try:
+            rows = next(iter(inputs.values())).shape[0] if signature.batchable else 0
+            if self.batcher is None or not signature.batchable or rows == 0:
+                return signature(inputs)
+            key = (servable.path, signature.name,
+                   tuple((k, v.shape[1:], v.dtype.str) for k, v in sorted(inputs.items())))
+            return self.batcher.run(key, signature, inputs)
+        except ServingError:
+            raise
+        except tf.errors.InvalidArgumentError as err:
+            raise invalid(f"model {servable.name} version {servable.version} signature "
+                          f"{signature.name!r} rejected the input: {_first_line(err.message)}") from None
+        except (ValueError, TypeError) as err:
+            raise invalid(f"signature {signature.name!r}: {err}") from None
+        except Exception as err:
+            raise ServingError(grpc.StatusCode.INTERNAL, f"{type(err).__name__}: {err}") from None
+
+
+def _first_line(message: str) -> str:
+    lines = [line for line in message.splitlines() if line.strip()]
+    return lines[0] if lines else message

@@ -1,0 +1,85 @@
+"""The constants that turn a video into a model's inputs, as carried by an export.
+
+The exporter writes them (JSON asset plus a `metadata` signature); the client,
+the embedded server and the Beam prediction job read them back, so nobody has
+to know how a model was trained to feed it the same inputs it saw then.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+from media.flow import canonical_algorithm
+from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
+from media.stacking import STACKINGS, check_options
+
+ASSETS_EXTRA = "assets.extra"
+PREPROCESSING_FILE = "preprocessing.json"
+WARMUP_FILE = "tf_serving_warmup_requests"
+METADATA_SIGNATURE = "metadata"
+RECORDS_SIGNATURE = "predict_records"
+DEFAULT_SIGNATURE = "serving_default"
+# TF Serving rejects signatures without inputs (tensorflow/serving#1676), so the
+# metadata signature takes this ignored scalar.
+METADATA_PROBE = "probe"
+# Model input name per stream (the model I/O contract).
+INPUT_FOR_STREAM = {"spatial": "rgb", "temporal": "flow"}
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    streams: tuple[str, ...]          # ("spatial",), ("temporal",) or both
+    classes: tuple[str, ...]          # class names, index = model output column
+    crop_size: int = 224
+    length: int = 10                  # L flow fields per volume
+    stacking: str = "optical_flow"
+    bidirectional: bool = False
+    mean_subtraction: bool = True
+    size: int = 256                   # smaller side frames are resized to before flow
+    flow_algorithm: str = "dis_fast"
+    flow_bound: float = DEFAULT_BOUND
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    task: str = ""                    # dataset whose head is served (multi-task models)
+    record_frames: int = 5            # test frames predict_records samples in-graph (centre crop)
+    top_k: int = 5
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.streams or any(s not in INPUT_FOR_STREAM for s in self.streams):
+            raise ValueError(f"streams must be a non-empty subset of {tuple(INPUT_FOR_STREAM)}, "
+                             f"got {self.streams!r}")
+        if not self.classes:
+            raise ValueError("classes: the export needs the class names")
+        if self.stacking not in STACKINGS:
+            raise ValueError(f"stacking must be one of {STACKINGS}, got {self.stacking!r}")
+        check_options(self.length, self.stacking, self.bidirectional)
+        canonical_algorithm(self.flow_algorithm)
+        if self.crop_size < 1 or self.record_frames < 1 or self.top_k < 1:
+            raise ValueError("crop_size, record_frames and top_k must be positive")
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(INPUT_FOR_STREAM[s] for s in self.streams)
+
+    @property
+    def k(self) -> int:
+        return min(self.top_k, len(self.classes))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "preprocessing JSON") -> "Preprocessing":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{source}: not JSON ({err})") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown fields {unknown}")
+        for key in ("streams", "classes"):
+            if key not in data:
+                raise ValueError(f"{source}: missing field {key!r}")
+            data[key] = tuple(data[key])
+        return cls(**data)

@@ -1,0 +1,109 @@
+"""The evaluator on in-memory models: video scores, fusion rows, PNG/JSON/markdown outputs."""
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from tests.test_input_pipeline import write_record_dir
+from tfx_models.evaluate import AVERAGE_ROW, SVM_ROW, evaluate_models
+from tfx_models.input_pipeline import video_test_inputs
+
+CROP = 16
+
+
+def probe_model(input_name, channels, kernel, output_suffix=""):
+    """Mean over the image of each channel -> fixed linear logits -> softmax (I/O contract)."""
+    inputs = keras.Input((CROP, CROP, channels), name=input_name)
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    logits = keras.layers.Dense(kernel.shape[1], kernel_initializer=keras.initializers.Constant(kernel),
+                                name=f"logits{output_suffix}")(pooled)
+    probabilities = keras.layers.Softmax(name=f"probabilities{output_suffix}")(logits)
+    return keras.Model({input_name: inputs},
+                       {f"logits{output_suffix}": logits, f"probabilities{output_suffix}": probabilities})
+
+
+def spatial_model():
+    # Class c videos have a bright channel c: reading the channel means is always right.
+    return probe_model("rgb", 3, 0.05 * np.eye(3))
+
+
+def temporal_model(length=2, suffix=""):
+    # Mean y displacement is c-1: logits (-y, 0, y) find classes 0 and 2, never class 1.
+    kernel = np.zeros([2 * length, 3])
+    kernel[1::2, 0], kernel[1::2, 2] = -4.0, 4.0
+    return probe_model("flow", 2 * length, kernel, suffix)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    return write_record_dir(tmp_path_factory.mktemp("records"), [3, 3, 3], frames=6)
+
+
+def test_evaluate_writes_rows_metrics_pngs_and_markdown(records, tmp_path):
+    out = str(tmp_path / "eval")
+    result = evaluate_models(
+        {"Spatial": spatial_model(), "Temporal": temporal_model()}, records, out, split="split 1",
+        settings={"Temporal": {"mean_subtraction": False}}, num_frames=3, crops=10)
+    rows = result["rows"]
+    assert list(rows) == ["Spatial", "Temporal", AVERAGE_ROW, SVM_ROW]
+    assert rows["Spatial"]["accuracy"] == 1.0 and rows["Spatial"]["videos"] == 9
+    assert rows["Temporal"]["per_class_recall"] == {"class0": 1.0, "class1": 0.0, "class2": 1.0}
+    assert rows["Temporal"]["accuracy"] == pytest.approx(2 / 3)
+    assert rows[AVERAGE_ROW]["accuracy"] == 1.0 and rows[SVM_ROW]["accuracy"] == 1.0
+
+    split_dir = os.path.join(out, "split_1")
+    for slug in ("spatial", "temporal", "two_stream_fusion_by_averaging", "two_stream_fusion_by_svm"):
+        for suffix in ("_confusion.png", "_recall.png"):
+            with open(os.path.join(split_dir, slug + suffix), "rb") as f:
+                assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    saved = json.load(open(os.path.join(split_dir, "temporal.json")))
+    matrix = np.array(saved["confusion_matrix"])
+    assert np.diag(matrix).tolist() == [3, 0, 3] and matrix[1].sum() == 3
+    assert os.path.exists(os.path.join(split_dir, "two_stream_fusion_by_svm", "svm_fusion.json"))
+    scores = np.load(os.path.join(split_dir, "video_scores.npz"))
+    assert scores["spatial"].shape == (9, 3) and sorted(scores["labels"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+    markdown = open(os.path.join(out, "results.md")).read()
+    assert "| Temporal | 66.7% | 66.7% | 66.7% |" in markdown
+    assert f"| {SVM_ROW} | 100.0% |" in markdown
+    report = json.load(open(os.path.join(out, "results.json")))
+    assert report["splits"] == ["split 1"]
+    assert report["rows"]["Temporal"]["mean_class_accuracy"]["split 1"] == pytest.approx(2 / 3)
+
+
+def test_video_scores_are_the_mean_softmax_over_each_videos_inputs(records, tmp_path):
+    model = temporal_model()
+    result = evaluate_models({"Temporal": model}, records, str(tmp_path), num_frames=4, crops=5,
+                             batch_size=7)
+    assert list(result["rows"]) == ["Temporal"]
+    saved = np.load(os.path.join(tmp_path, "records0", "video_scores.npz"))
+    videos = list(video_test_inputs(records, "test", ("temporal",), num_frames=4, crops=5,
+                                    crop_size=CROP, length=2))
+    assert saved["ids"].tolist() == [v.id for v in videos]
+    expected = [model.predict({"flow": v.features["flow"]}, verbose=0)["probabilities"].mean(axis=0)
+                for v in videos]
+    np.testing.assert_allclose(saved["temporal"], expected, atol=1e-6)
+
+
+def test_multitask_head_is_picked_by_the_records_dataset(records, tmp_path):
+    model = temporal_model(suffix="_toy")
+    result = evaluate_models({"Temporal": model}, records, str(tmp_path), num_frames=2, crops=2,
+                             settings={"Temporal": {"mean_subtraction": False}})
+    assert result["rows"]["Temporal"]["accuracy"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no output 'probabilities' or 'probabilities_toy'"):
+        evaluate_models({"T": temporal_model(suffix="_hmdb51")}, records, str(tmp_path))
+    with pytest.raises(ValueError, match="has 2 classes, the records of 'toy' have 3"):
+        evaluate_models({"S": probe_model("rgb", 3, np.ones([3, 2]))}, records, str(tmp_path))
+    with pytest.raises(ValueError, match="inputs \\['image'\\]"):
+        evaluate_models({"S": probe_model("image", 3, np.eye(3))}, records, str(tmp_path))
+
+
+def test_cli_help_lists_the_run_options():
+    result = subprocess.run([sys.executable, "-m", "tfx_models.evaluate", "--help"],
+                            capture_output=True, text=True, check=True)
+    for option in ("--spatial", "--temporal", "--records", "--out", "--num_frames", "--crops"):
+        assert option in result.stdout

@@ -1,0 +1,307 @@
+"""serving.server: gRPC and REST against the real tensorflow-serving-api protos and urllib."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
+                                     model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
+
+from media.flow import FlowEstimator, compute_flows
+from media.records import encode_record
+from media.video import resize_short_side
+from serving.batching import BatchingParameters
+from serving.server import EmbeddedServer, ServerOptions, parse_args
+from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
+from tfx_models.export import export_model
+
+MAX_REQUEST_BYTES = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    base = str(tmp_path_factory.mktemp("serving"))
+    model = stream_model("temporal")
+    export_model(model, preprocessing(), base, "temporal")
+    options = ServerOptions({"temporal": f"{base}/temporal"}, grpc_port=0, rest_port=0, poll_seconds=0,
+                            max_request_bytes=MAX_REQUEST_BYTES, max_concurrent_requests=4, max_queued_requests=2,
+                            batching=BatchingParameters(max_batch_size=4, batch_timeout_micros=10_000_000))
+    with EmbeddedServer(options) as server:
+        channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
+        yield server, model, channel
+        channel.close()
+
+
+def flow(rows: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 3, (rows, 32, 32, 4)).astype(np.float32)
+
+
+def predict_request(inputs: dict, model: str = "temporal", signature: str = "", version: int | None = None):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    if version is not None:
+        request.model_spec.version.value = version
+    for key, value in inputs.items():
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    return request
+
+
+def grpc_code(call) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code(), info.value.details()
+
+
+def rest(server, path: str, body: dict | None = None, raw: bytes | None = None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(f"http://127.0.0.1:{server.rest_port}{path}", data=data)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
+
+
+# gRPC ------------------------------------------------------------------------
+
+def test_grpc_predict_equals_in_process(served):
+    server, model, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    x = flow(5)
+    response = stub.Predict(predict_request({"flow": x}), timeout=60)
+    probabilities = tf.make_ndarray(response.outputs["probabilities"])
+    np.testing.assert_allclose(probabilities, model({"flow": x})["probabilities"], rtol=1e-5, atol=1e-6)
+    classes = tf.make_ndarray(response.outputs["top_k_classes"])
+    assert classes[0, 0].decode() == CLASSES[int(np.argmax(probabilities[0]))]
+    assert response.model_spec.version.value == 1
+    assert response.model_spec.signature_name == "serving_default"
+
+
+def test_grpc_metadata_and_status(served):
+    _, _, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+    request.model_spec.name = "temporal"
+    response = stub.GetModelMetadata(request, timeout=30)
+    signatures = get_model_metadata_pb2.SignatureDefMap()
+    response.metadata["signature_def"].Unpack(signatures)
+    assert {"serving_default", "predict_records", "metadata"} <= set(signatures.signature_def)
+    flow_info = signatures.signature_def["serving_default"].inputs["flow"]
+    assert [d.size for d in flow_info.tensor_shape.dim] == [-1, 32, 32, 4]
+
+    status_stub = model_service_pb2_grpc.ModelServiceStub(channel)
+    status_request = get_model_status_pb2.GetModelStatusRequest()
+    status_request.model_spec.name = "temporal"
+    [status] = status_stub.GetModelStatus(status_request, timeout=30).model_version_status
+    assert status.version == 1
+    assert status.state == get_model_status_pb2.ModelVersionStatus.AVAILABLE
+
+
+def test_grpc_error_codes(served):
+    server, _, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    cases = [
+        (predict_request({"flow": flow(1)}, model="nope"), grpc.StatusCode.NOT_FOUND, "nope"),
+        (predict_request({"flow": flow(1)}, version=7), grpc.StatusCode.NOT_FOUND, "7"),
+        (predict_request({"rgb": flow(1)}), grpc.StatusCode.INVALID_ARGUMENT, "missing: ['flow']"),
+        (predict_request({"flow": flow(1).astype(np.float64)}), grpc.StatusCode.INVALID_ARGUMENT, "expects float32"),
+        (predict_request({"flow": flow(1)[:, :, :, :2]}), grpc.StatusCode.INVALID_ARGUMENT, "expects shape"),
+        (predict_request({"flow": flow(1)}, signature="classify"), grpc.StatusCode.INVALID_ARGUMENT, "classify"),
+        (predict_request({"records": np.array([b"junk"] * 4, dtype=object)}, signature="predict_records"),
+         grpc.StatusCode.INVALID_ARGUMENT, "rejected the input"),
+        (predict_request({"flow": flow(300)}), grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
+    ]
+    for request, code, text in cases:
+        got, details = grpc_code(lambda: stub.Predict(request, timeout=60))
+        assert got == code, (code, details)
+        assert text in details
+    got, details = grpc_code(lambda: stub.Classify(classification_pb2.ClassificationRequest(), timeout=30))
+    assert got == grpc.StatusCode.UNIMPLEMENTED and "use Predict" in details
+
+
+def test_full_queue_is_resource_exhausted(served):
+    server, _, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    slots = [server.limiter.slot() for _ in range(server.limiter.capacity)]
+    threads = [threading.Thread(target=s.__enter__) for s in slots]
+    for t in threads:  # four run, two wait for a running slot: the server is full
+        t.start()
+    while server.limiter._admitted < server.limiter.capacity:
+        time.sleep(0.01)
+    code, details = grpc_code(lambda: stub.Predict(predict_request({"flow": flow(1)}), timeout=60))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "server busy" in details
+    status, body = rest(server, "/v1/models/temporal:predict", {"inputs": {"flow": flow(1).tolist()}})
+    assert status == 429 and "server busy" in body["error"]
+    held = list(zip(slots, threads))
+    while held:  # release the slots whose holder got in; that lets the waiting ones in
+        for slot, thread in [h for h in held if not h[1].is_alive()]:
+            slot.__exit__(None, None, None)
+            held.remove((slot, thread))
+        time.sleep(0.01)
+    stub.Predict(predict_request({"flow": flow(4)}), timeout=60)  # admitted again once slots free up
+
+
+def test_batching_merges_concurrent_requests(served):
+    """Four 1-row requests meet a max_batch_size of 4 and a 10 s timeout: one model call."""
+    server, model, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    before = (server.batcher.batches_run, server.batcher.requests_run)
+    results, inputs = [None] * 4, [flow(1, seed=i) for i in range(4)]
+
+    def call(i):
+        results[i] = stub.Predict(predict_request({"flow": inputs[i]}), timeout=60)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (server.batcher.batches_run - before[0], server.batcher.requests_run - before[1]) == (1, 4)
+    for x, response in zip(inputs, results):  # each caller got its own row back
+        np.testing.assert_allclose(tf.make_ndarray(response.outputs["probabilities"]),
+                                   model({"flow": x})["probabilities"], rtol=1e-5, atol=1e-6)
+
+
+# REST ------------------------------------------------------------------------
+
+def test_rest_status_metadata_predict(served):
+    server, model, _ = served
+    status, body = rest(server, "/v1/models/temporal")
+    assert status == 200
+    assert body["model_version_status"] == [
+        {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]
+    status, body = rest(server, "/v1/models/temporal/versions/1/metadata")
+    assert status == 200 and body["model_spec"]["version"] == "1"
+    assert {"serving_default", "predict_records", "metadata"} <= set(body["metadata"]["signature_def"]["signature_def"])
+    x = flow(4)  # 4 rows = one full batch: runs at once
+    status, body = rest(server, "/v1/models/temporal:predict",
+                        {"signature_name": "serving_default", "inputs": {"flow": x.tolist()}})
+    assert status == 200
+    np.testing.assert_allclose(body["outputs"]["probabilities"], model({"flow": x})["probabilities"],
+                               rtol=1e-4, atol=1e-6)
+    assert body["outputs"]["top_k_classes"][0][0] in CLASSES
+    status, body = rest(server, "/v1/models/temporal/versions/1:predict",
+                        {"instances": [{"flow": row.tolist()} for row in x]})
+    assert status == 200 and len(body["predictions"]) == 4
+    np.testing.assert_allclose(body["predictions"][2]["probabilities"], model({"flow": x[2:3]})["probabilities"][0],
+                               rtol=1e-4, atol=1e-6)
+    status, body = rest(server, "/v1/models/temporal:predict", {"signature_name": "metadata", "inputs": {"probe": 0}})
+    assert status == 200 and body["outputs"]["classes"] == list(CLASSES)
+
+
+def test_rest_predict_records_with_b64(served):
+    server, model, _ = served
+    prep = preprocessing()
+    frames = resize_short_side(moving_frames(6), SIZE)
+    record = encode_record(id="t/v", path="v.mp4", dataset="t", label=0, label_name=CLASSES[0], group="g",
+                           view=0, fps=25.0, frames=frames,
+                           flow=compute_flows(frames, FlowEstimator(prep.flow_algorithm)),
+                           flow_bound=prep.flow_bound, flow_algorithm=prep.flow_algorithm)
+    status, body = rest(server, "/v1/models/temporal:predict", {
+        "signature_name": "predict_records", "inputs": {"records": [{"b64": base64.b64encode(record).decode()}] * 4}})
+    assert status == 200, body
+    assert np.isclose(sum(body["outputs"]["probabilities"][0]), 1.0, atol=1e-5)
+    np.testing.assert_allclose(body["outputs"]["probabilities"][3], body["outputs"]["probabilities"][0])
+
+
+def test_rest_error_codes(served):
+    server, _, _ = served
+    x = flow(1).tolist()
+    cases = [
+        ("/v1/models/nope:predict", {"inputs": {"flow": x}}, 404, "nope"),
+        ("/v1/models/temporal/versions/3:predict", {"inputs": {"flow": x}}, 404, "3"),
+        ("/v1/models/temporal:predict", {"inputs": {"rgb": x}}, 400, "unknown inputs ['rgb']"),
+        ("/v1/models/temporal:predict", {"inputs": {}}, 400, "missing: ['flow']"),
+        ("/v1/models/temporal:predict", {"inputs": {"flow": [[["a"]]]}}, 400, "expected numbers"),
+        ("/v1/models/temporal:predict", {"inputs": {"flow": np.zeros((1, 32, 32, 2)).tolist()}}, 400,
+         "expects shape"),
+        ("/v1/models/temporal:predict", {"signature_name": "nope", "inputs": {"flow": x}}, 400, "nope"),
+        ("/v1/models/temporal:predict", {"instances": [], "inputs": {}}, 400, "exactly one"),
+        ("/v1/models/temporal:classify", {"examples": []}, 501, "predict signatures only"),
+        ("/v2/whatever", {}, 404, "Malformed request"),
+    ]
+    for path, body, code, text in cases:
+        status, reply = rest(server, path, body)
+        assert status == code, (path, reply)
+        assert text in reply["error"]
+    status, reply = rest(server, "/v1/models/temporal:predict", raw=b"{not json")
+    assert status == 400 and "not JSON" in reply["error"]
+    status, reply = rest(server, "/v1/models/temporal:predict", raw=b" " * (MAX_REQUEST_BYTES + 1))
+    assert status == 429 and "exceeds the limit" in reply["error"]
+    status, reply = rest(server, "/v1/models/nope")
+    assert status == 404
+
+
+# Versions --------------------------------------------------------------------
+
+def test_new_version_is_picked_up_without_dropping_requests(tmp_path):
+    base = str(tmp_path)
+    first, second = stream_model("temporal", seed=3), stream_model("temporal", seed=4)
+    export_model(first, preprocessing(), base, "m")
+    options = ServerOptions({"m": f"{base}/m"}, grpc_port=0, rest_port=None, poll_seconds=0.1)
+    x = flow(2)
+    with EmbeddedServer(options) as server, grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        status_stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        seen, failures, stop = [], [], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    seen.append(stub.Predict(predict_request({"flow": x}, model="m"), timeout=60)
+                                .model_spec.version.value)
+                except grpc.RpcError as err:
+                    failures.append(err)
+
+        thread = threading.Thread(target=hammer)
+        thread.start()
+        export_model(second, preprocessing(), base, "m")
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = "m"
+        for _ in range(600):  # wait for the poll thread to load version 2
+            states = {s.version: s.state for s in status_stub.GetModelStatus(request).model_version_status}
+            if states.get(2) == get_model_status_pb2.ModelVersionStatus.AVAILABLE:
+                break
+            time.sleep(0.1)
+        while not seen or seen[-1] != 2:  # at least one request served by the new version
+            time.sleep(0.05)
+        stop.set()
+        thread.join()
+        assert not failures
+        assert seen[0] == 1 and set(seen) == {1, 2}
+        assert states == {1: get_model_status_pb2.ModelVersionStatus.END,
+                          2: get_model_status_pb2.ModelVersionStatus.AVAILABLE}
+        response = stub.Predict(predict_request({"flow": x}, model="m"), timeout=60)
+        np.testing.assert_allclose(tf.make_ndarray(response.outputs["probabilities"]),
+                                   second({"flow": x})["probabilities"], rtol=1e-5, atol=1e-6)
+        code, _ = grpc_code(lambda: stub.Predict(predict_request({"flow": x}, model="m", version=1), timeout=60))
+        assert code == grpc.StatusCode.NOT_FOUND
+
+
+# Configuration ---------------------------------------------------------------
+
+def test_batching_parameters_parse_and_errors():
+    params = BatchingParameters.parse("max_batch_size { value: 8 }\n# comment\nbatch_timeout_micros { value: 0 }\n"
+                                      "pad_variable_length_inputs { value: true }\n")
+    assert (params.max_batch_size, params.batch_timeout_micros) == (8, 0)
+    with pytest.raises(ValueError, match="b.txt: unknown field 'max_batch'"):
+        BatchingParameters.parse("max_batch { value: 8 }", "b.txt")
+    with pytest.raises(ValueError, match="b.txt: cannot parse"):
+        BatchingParameters.parse("max_batch_size: 8", "b.txt")
+
+
+def test_server_cli_flags():
+    with pytest.raises(SystemExit):
+        parse_args(["--port", "9000"])  # neither a model nor a config
+    args = parse_args(["--model_name", "m", "--model_base_path", "/x/m", "--enable_batching",
+                       "--rest_api_port", "0"])
+    assert (args.model_name, args.enable_batching, args.rest_api_port, args.host) == ("m", True, 0, "127.0.0.1")

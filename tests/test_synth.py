@@ -1,0 +1,270 @@
+"""The synthetic benchmark: layouts, splits, determinism, class design and true flow."""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from beam_pipelines.datasets import load_entries
+from beam_pipelines.synth import FLOW_BOUND, layout, render_clip
+from beam_pipelines.synth.__main__ import main
+from beam_pipelines.synth.classes import CLASSES, classes_of
+from media.video import read_video
+
+SEED = 7
+MOTION_ONLY = ("SwingBall", "BounceBall", "SpinBall", "ApproachBall", "RecedeBall")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth")
+    assert main(["--out", str(out), "--seed", str(SEED), "--profile", "tiny", "--multiview"]) == 0
+    return str(out)
+
+
+def _raw_lines(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
+def test_ucf_index_files_have_the_official_line_formats(tiny):
+    folder = os.path.join(tiny, "ucf101", "ucfTrainTestlist")
+    assert sorted(os.listdir(folder)) == ["classInd.txt"] + [f"{kind}list0{k}.txt" for kind in ("test", "train")
+                                                              for k in (1, 2, 3)]
+    class_ind = _raw_lines(os.path.join(folder, "classInd.txt"))
+    assert class_ind.endswith("\r\n")
+    names = []
+    for line in class_ind.split("\r\n")[:-1]:
+        index, name = re.fullmatch(r"(\d+) ([A-Z][A-Za-z]+)", line).groups()
+        assert int(index) == len(names) + 1
+        names.append(name)
+    assert len(names) == 10
+    train_line = re.compile(r"([A-Z][A-Za-z]+)/v_\1_g(\d\d)_c(\d\d)\.avi (\d+)")
+    test_line = re.compile(r"([A-Z][A-Za-z]+)/v_\1_g(\d\d)_c(\d\d)\.avi")
+    for split in (1, 2, 3):
+        for kind, pattern in (("train", train_line), ("test", test_line)):
+            text = _raw_lines(os.path.join(folder, f"{kind}list0{split}.txt"))
+            assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
+            for line in text.split("\r\n")[:-1]:
+                match = pattern.fullmatch(line)
+                assert match, line
+                if kind == "train":
+                    assert names[int(match.group(4)) - 1] == match.group(1)
+                assert os.path.isfile(os.path.join(tiny, "ucf101", "UCF-101", line.split(" ")[0]))
+
+
+def test_hmdb_split_files_have_the_official_line_formats(tiny):
+    root = os.path.join(tiny, "hmdb51")
+    folder = os.path.join(root, "testTrainMulti_7030_splits")
+    names = [name for name, _ in classes_of("hmdb51")]
+    assert len(names) == 8 and all(re.fullmatch(r"[a-z]+(_[a-z]+)+", name) for name in names)
+    assert sorted(os.listdir(folder)) == sorted(f"{name}_test_split{k}.txt" for name in names for k in (1, 2, 3))
+    for name in names:
+        for split in (1, 2, 3):
+            text = _raw_lines(os.path.join(folder, f"{name}_test_split{split}.txt"))
+            for line in text.split("\n")[:-1]:
+                match = re.fullmatch(r"(\S+_" + name + r"_[fhu]_[cn]m_np\d_(?:fr|le|ri|ba)_(?:goo|med|bad)_\d+\.avi) ([012]) ",
+                                     line)
+                assert match, line
+                assert os.path.isfile(os.path.join(root, name, match.group(1)))
+    assert any(set(name) & set("()#&!'+[]@,") for name in os.listdir(os.path.join(root, "swing_ball")))
+
+
+def test_splits_keep_groups_on_one_side_and_test_each_group_once(tiny):
+    tested = []
+    for split in (1, 2, 3):
+        entries = load_entries("ucf101", split, root=os.path.join(tiny, "ucf101"))
+        train = {(e.label_name, e.group) for e in entries if e.subset == "train"}
+        test = {(e.label_name, e.group) for e in entries if e.subset == "test"}
+        assert train and test and not train & test
+        assert {e.group for e in entries if e.subset == "train"}.isdisjoint(
+            {e.group for e in entries if e.subset == "test"})
+        tested += sorted(test)
+    assert len(tested) == len(set(tested)) == 10 * 3
+    # HMDB-like: the reader cannot see groups (one per file), so check the source titles.
+    for split in (1, 2, 3):
+        entries = load_entries("hmdb51", split, root=os.path.join(tiny, "hmdb51"))
+        title = {e.path: os.path.basename(e.path).split("_" + e.label_name + "_")[0] for e in entries}
+        for name, _ in classes_of("hmdb51"):
+            train = {title[e.path] for e in entries if e.label_name == name and e.subset == "train"}
+            test = {title[e.path] for e in entries if e.label_name == name and e.subset == "test"}
+            assert train and test and not train & test
+
+
+def test_videos_are_real_files_in_the_promised_codecs(tiny):
+    expected = {"ucf101": ("UCF-101/SwingBall/v_SwingBall_g01_c01.avi", "mpeg4"),
+                "hmdb51": ("swing_ball/" + layout.hmdb_file_name("swing_ball", 1, 1), "h264"),
+                "multiview": ("SwingBall/v_SwingBall_g01_c01_view1.mp4", "h264")}
+    for dataset, (relative, codec) in expected.items():
+        path = os.path.join(tiny, dataset, relative)
+        with av.open(path) as container:
+            assert container.streams.video[0].codec_context.name == codec
+        by_pyav, by_opencv = read_video(path, backend="pyav"), read_video(path, backend="opencv")
+        assert by_pyav.frames.shape == by_opencv.frames.shape
+        assert by_pyav.frames.shape[1:] == (64, 80, 3) and 12 <= len(by_pyav.frames) <= 16
+        assert np.abs(by_pyav.frames.astype(int) - by_opencv.frames).mean() < 2
+
+
+def test_rendering_is_deterministic_and_seeded():
+    first = render_clip("SpinBall", seed=3, group=2, clip=1, profile="tiny")
+    again = render_clip("SpinBall", seed=3, group=2, clip=1, profile="tiny")
+    other = render_clip("SpinBall", seed=4, group=2, clip=1, profile="tiny")
+    assert np.array_equal(first.frames, again.frames) and np.array_equal(first.flow, again.flow)
+    assert np.array_equal(first.valid, again.valid)
+    assert first.frames.shape != other.frames.shape or not np.array_equal(first.frames, other.frames)
+
+
+def test_parallel_rendering_matches_in_memory_rendering(tiny):
+    """Files written by the worker pool hold exactly what render_clip gives for that clip."""
+    for dataset, relative, name in (("ucf101", "v_TossLemon_g03_c01", "TossLemon"),
+                                    ("hmdb51", layout.hmdb_file_name("toss_melon", 2, 1)[:-4], "toss_melon")):
+        group = int(relative[-5]) if dataset == "ucf101" else 2
+        clip = render_clip(name, SEED, group=group, clip=1, profile="tiny", dataset=dataset)
+        stored = np.load(os.path.join(tiny, "groundtruth", dataset, relative + ".npz"))
+        assert stored["flow"].dtype == np.float16 and stored["valid"].dtype == bool
+        assert np.array_equal(stored["flow"], clip.flow.astype(np.float16))
+        assert np.array_equal(stored["valid"], clip.valid)
+
+
+def _warp_errors(frames, flow, valid):
+    """Mean |prev - next warped back by the forward flow| on valid pixels, and without warping."""
+    height, width = frames.shape[1:3]
+    x, y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    warped_err, plain_err = [], []
+    for t in range(len(flow)):
+        warped = cv2.remap(frames[t + 1].astype(np.float32), x + flow[t, ..., 0].astype(np.float32),
+                           y + flow[t, ..., 1].astype(np.float32), cv2.INTER_LINEAR)
+        mask = valid[t]
+        warped_err.append(np.abs(warped - frames[t]).mean(axis=-1)[mask].mean())
+        plain_err.append(np.abs(frames[t + 1].astype(np.float32) - frames[t]).mean(axis=-1)[mask].mean())
+    return float(np.mean(warped_err)), float(np.mean(plain_err))
+
+
+@pytest.mark.parametrize("name,view", [("SwingBall", 0), ("SpinBall", 1), ("ApproachBall", 0), ("OrbitStar", 1)])
+def test_ground_truth_flow_warps_next_frame_onto_previous(name, view):
+    clip = render_clip(name, seed=11, profile="small", view=view, photometric=False, length=12)
+    warped, plain = _warp_errors(clip.frames, clip.flow, clip.valid)
+    assert warped < 0.8, warped
+    assert plain > 3 * warped
+    assert 0.6 < clip.valid.mean() < 1.0  # occlusions and frame borders are excluded
+    assert np.abs(clip.flow).max() < FLOW_BOUND
+
+
+def test_ground_truth_flow_holds_on_decoded_video(tiny):
+    path = os.path.join(tiny, "ucf101", "UCF-101", "BounceBall", "v_BounceBall_g02_c01.avi")
+    truth = np.load(os.path.join(tiny, "groundtruth", "ucf101", "v_BounceBall_g02_c01.npz"))
+    frames = read_video(path).frames
+    warped, plain = _warp_errors(frames, truth["flow"], truth["valid"])
+    assert warped < 6, warped
+    assert warped < 0.7 * plain, (warped, plain)
+
+
+def _orange_fraction(frame):
+    hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+    return ((hsv[..., 0] >= 8) & (hsv[..., 0] <= 20) & (hsv[..., 1] > 180) & (hsv[..., 2] > 120)).mean()
+
+
+def _frame_features(frames):
+    """Single-frame appearance: mean and spread of colour, share of ball-orange pixels (object size)."""
+    pixels = frames.reshape(len(frames), -1, 3).astype(np.float32)
+    return np.concatenate([pixels.mean(1), pixels.std(1), [[_orange_fraction(f)] for f in frames]], axis=1)
+
+
+def _max_z(a, b):
+    """Largest |difference of means| / standard error over feature dimensions (one value per clip)."""
+    error = np.sqrt(a.var(0, ddof=1) / len(a) + b.var(0, ddof=1) / len(b)) + 1e-9
+    return float(np.max(np.abs(a.mean(0) - b.mean(0)) / error))
+
+
+@pytest.fixture(scope="module")
+def renders():
+    """24 clips per class, each from its own group (actor and scene), tiny frames."""
+    names = MOTION_ONLY + ("TossApple", "TossLemon")
+    return {name: [render_clip(name, SEED, group=g, profile="tiny", length=12) for g in range(1, 25)]
+            for name in names}
+
+
+def test_motion_only_classes_look_the_same_in_single_frames(renders):
+    clip_features = {name: np.array([_frame_features(c.frames).mean(0) for c in clips])
+                     for name, clips in renders.items()}
+    for i, first in enumerate(MOTION_ONLY):
+        for second in MOTION_ONLY[i + 1:]:
+            assert _max_z(clip_features[first], clip_features[second]) < 4.5, (first, second)
+    # The same statistic does see appearance and size differences:
+    assert _max_z(clip_features["TossApple"], clip_features["TossLemon"]) > 8
+    early = np.array([_frame_features(c.frames[:3]).mean(0) for c in renders["ApproachBall"]])
+    late = np.array([_frame_features(c.frames[-3:]).mean(0) for c in renders["ApproachBall"]])
+    assert late[:, -1].mean() > 2 * early[:, -1].mean()
+
+
+def _motion_features(clip):
+    """Object motion relative to the camera, from the true flow: an affine fit per frame pair.
+
+    Returns mean |translation x|, |translation y|, |curl|, divergence.
+    """
+    height, width = clip.frames.shape[1:3]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    rows = []
+    for t in range(len(clip.flow)):
+        flow = clip.flow[t].reshape(-1, 2).astype(np.float64)
+        relative = flow - np.median(flow, axis=0)
+        mask = clip.valid[t].reshape(-1) & (np.linalg.norm(relative, axis=1) > 0.05)
+        if mask.sum() < 20:
+            continue
+        px, py = x.reshape(-1)[mask], y.reshape(-1)[mask]
+        design = np.stack([np.ones_like(px), px - px.mean(), py - py.mean()], axis=1)
+        (cu, ux, uy), *_ = np.linalg.lstsq(design, relative[mask, 0], rcond=None)
+        (cv, vx, vy), *_ = np.linalg.lstsq(design, relative[mask, 1], rcond=None)
+        rows.append([abs(cu), abs(cv), abs(vx - uy), ux + vy])
+    return np.mean(rows, axis=0)
+
+
+def test_motion_only_classes_differ_in_true_flow(renders):
+    """A flow-based rule separates the motion-only classes that single frames cannot."""
+    def predict(features):
+        tx, ty, curl, divergence = features
+        if abs(divergence) > 0.02 and abs(divergence) > curl:
+            return "ApproachBall" if divergence > 0 else "RecedeBall"
+        if curl > 0.05:
+            return "SpinBall"
+        return "SwingBall" if tx > ty else "BounceBall"
+
+    correct = [predict(_motion_features(c)) == name for name in MOTION_ONLY for c in renders[name]]
+    assert np.mean(correct) > 0.9, np.mean(correct)
+
+
+def test_multiview_pairs_share_group_and_moment(tiny):
+    entries = load_entries("csv", manifest=os.path.join(tiny, "multiview", "manifest.csv"))
+    assert entries[0].dataset == "manifest"
+    pairs = {}
+    for entry in entries:
+        pairs.setdefault(entry.group, []).append(entry)
+    assert len(pairs) == 30 and all(sorted(e.view for e in pair) == [0, 1] for pair in pairs.values())
+    assert all(len({e.path for e in pair}) == 2 and len({e.subset for e in pair}) == 1 for pair in pairs.values())
+    # View 0 is the UCF-like clip itself; view 1 sees the same moment from elsewhere.
+    view0 = np.load(os.path.join(tiny, "groundtruth", "multiview", "v_SpinBall_g01_c01_view0.npz"))
+    ucf = np.load(os.path.join(tiny, "groundtruth", "ucf101", "v_SpinBall_g01_c01.npz"))
+    view1 = np.load(os.path.join(tiny, "groundtruth", "multiview", "v_SpinBall_g01_c01_view1.npz"))
+    assert np.array_equal(view0["flow"], ucf["flow"])
+    assert view1["flow"].shape == view0["flow"].shape and not np.array_equal(view1["flow"], view0["flow"])
+
+
+def test_benchmark_json_pictures_and_class_table(tiny, capsys):
+    with open(os.path.join(tiny, "benchmark.json")) as handle:
+        info = json.load(handle)
+    assert info["profile"] == "tiny" and info["seed"] == SEED
+    assert {name: data["videos"] for name, data in info["datasets"].items()} == {
+        "ucf101": 30, "hmdb51": 24, "multiview": 60}
+    assert set(info["datasets"]["ucf101"]["classes"]) & set(c.ucf_name for c in CLASSES if c.hmdb_name)
+    assert all(0 < data["max_abs_flow_px"] < FLOW_BOUND for data in info["datasets"].values())
+    sheet = cv2.imread(os.path.join(tiny, "pictures", "contact_sheet.png"))
+    assert sheet.shape[0] == 64 * len(CLASSES)
+    assert len([f for f in os.listdir(os.path.join(tiny, "pictures")) if f.startswith("flow_")]) == 5
+    assert main(["--classes"]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert len(table) == 2 + len(CLASSES) and all(line.startswith("|") for line in table)

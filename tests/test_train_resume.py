@@ -1,0 +1,54 @@
+"""The train CLI: --help, config errors, and resuming after SIGKILL from the last complete checkpoint."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.test_train_support import QUIET_ENV, REPO, python, write_records
+from tfx_models import checkpointing, runs
+
+DEMO = "tfx_models/experiments/demo_spatial.py"
+
+
+def test_help_and_config_errors(tmp_path):
+    result = python(["-m", "tfx_models.train", "--help"])
+    assert result.returncode == 0 and "--run_dir" in result.stdout and "--set" in result.stdout
+    result = python(["-m", "tfx_models.train", "--config", DEMO, "--set", "train.batch_size=big",
+                     "--run_dir", str(tmp_path / "run")])
+    assert result.returncode == 2 and "train.batch_size='big': expected int" in result.stderr
+    result = python(["-m", "tfx_models.train", "--config", "tfx_models/experiments/nope.py",
+                     "--run_dir", str(tmp_path / "run")])
+    assert result.returncode == 2 and "nope.py: no such experiment file" in result.stderr
+
+
+def test_resume_after_sigkill(tmp_path):
+    records = write_records(str(tmp_path / "records"), "tiny", ["a", "b", "c"])
+    run_dir = str(tmp_path / "run")
+    command = [sys.executable, "-m", "tfx_models.train", "--config", DEMO, "--run_dir", run_dir,
+               "--set", f"data.records={records}", "--set", "data.crop_size=32", "--set", "model.width=0.125",
+               "--set", "train.steps=60", "--set", "train.batch_size=4", "--set", "train.checkpoint_every=5",
+               "--set", "train.log_every=5"]
+    env = {**os.environ, **QUIET_ENV}
+    ckpt_dir = runs.checkpoint_dir(run_dir)
+    first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(checkpointing.manifest_path(f"{ckpt_dir}/ckpt-5")):
+            assert first.poll() is None, first.stdout.read()
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.02)
+        os.kill(first.pid, signal.SIGKILL)
+    finally:
+        first.wait()
+    assert first.returncode == -signal.SIGKILL
+    survivor = checkpointing.latest_valid_checkpoint(ckpt_dir)
+    killed_at = int(survivor.rsplit("-", 1)[-1])
+    assert 5 <= killed_at < 60
+
+    second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"resumed from {survivor} at step {killed_at}" in second.stdout
+    assert f"step {killed_at + 5}/60" in second.stdout and f"step {killed_at}/60" not in second.stdout
+    assert "done: step 60" in second.stdout
+    assert checkpointing.latest_valid_checkpoint(ckpt_dir).endswith("ckpt-60")

@@ -1,0 +1,78 @@
+"""Shared helpers for the training tests (no tests here): tiny record dirs and stand-in inputs."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from media.records import encode_record
+from media.shards import shard_name, write_dataset_info
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def write_records(record_dir: str, dataset: str, classes: list[str], *, videos_per_class: int = 2,
+                  frames: int = 6, height: int = 40, width: int = 48, shards: int = 2,
+                  bidirectional: bool = False, seed: int = 0) -> str:
+    """A record dir as the ingest job writes it: frames whose colour and motion depend on the class."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(record_dir, exist_ok=True)
+    for subset in ("train", "test"):
+        serialized = []
+        for label, name in enumerate(classes):
+            for v in range(videos_per_class):
+                base = np.full((frames, height, width, 3), 40 + (60 * label) % 200, np.uint8)
+                noise = rng.integers(0, 30, base.shape, dtype=np.uint8)
+                flow = np.zeros((frames - 1, height, width, 2), np.float32)
+                flow[..., 0] = 2.0 * (label + 1)
+                flow += rng.normal(0, 0.5, flow.shape).astype(np.float32)
+                serialized.append(encode_record(
+                    id=f"{dataset}/{subset}_{name}_{v}.avi", path=f"/videos/{subset}_{name}_{v}.avi",
+                    dataset=dataset, label=label, label_name=name, group=f"g{v}", view=0, fps=25.0,
+                    frames=base + noise, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast",
+                    backward_flow=-flow if bidirectional else None))
+        for s in range(shards):
+            with tf.io.TFRecordWriter(os.path.join(record_dir, shard_name(subset, s, shards))) as w:
+                for record in serialized[s::shards]:
+                    w.write(record)
+    write_dataset_info(record_dir, {
+        "dataset": dataset, "classes": classes, "counts": {"train": len(classes) * videos_per_class,
+                                                           "test": len(classes) * videos_per_class},
+        "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": bidirectional, "jpeg_quality": 90},
+        "size": height, "schema_version": 1})
+    return record_dir
+
+
+def dataset_info(dataset: str, num_classes: int) -> dict:
+    return {"dataset": dataset, "classes": [f"c{i}" for i in range(num_classes)],
+            "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": False, "jpeg_quality": 90},
+            "size": 32}
+
+
+def fixed_dataset_fn(key: str, shape: tuple, num_classes: int, global_batch: int, *, num_tasks: int = 1):
+    """Stand-in input honouring the pipeline contract: example i is a fixed function of i, so
+    every strategy sees the same global batches however the batch is split over replicas."""
+    def example(i):
+        x = tf.random.stateless_uniform(shape, seed=tf.stack([i, 0]), maxval=255.0)
+        label = tf.cast(i % num_classes, tf.int32)
+        return {key: x}, {"label": label, "task": tf.cast(i % num_tasks, tf.int32)}
+
+    def dataset_fn(input_context, seed):
+        del seed  # fixed data: reseeding must not change what a step sees
+        per_replica = input_context.get_per_replica_batch_size(global_batch)
+        examples = tf.data.Dataset.range(10**9).map(example)
+        # Worker k of n takes the k-th slice of each global batch.
+        examples = examples.batch(global_batch // input_context.num_input_pipelines, drop_remainder=True)
+        examples = examples.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        return examples.unbatch().batch(per_replica, drop_remainder=True)
+    return dataset_fn
+
+
+def python(args: list[str], *, env: dict | None = None, timeout: int = 240, **kwargs):
+    """Runs `python args...` from the repo root with TF quiet; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, *args], cwd=REPO, env={**os.environ, **QUIET_ENV, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, **kwargs)

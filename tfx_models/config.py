@@ -1,0 +1,219 @@
+"""Typed experiment configs: one ExperimentConfig per run, overridable from the command line.
+
+Experiments live in tfx_models/experiments/<name>.py (a module-level CONFIG) or
+.json; `--set section.key=value` overrides are type-checked against the
+dataclass annotations so a typo fails before any training starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+
+STREAMS = ("spatial", "temporal")
+ARCHITECTURES = ("cnn_m_2048", "vgg16", "resnet50")
+STACKINGS = ("optical_flow", "trajectory")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+
+
+@dataclass
+class DataConfig:
+    """Where records come from and how samples are cut (Sect. 3, 5)."""
+
+    records: tuple[str, ...] = ()  # one record dir per task; position = task index
+    stream: str = "spatial"
+    crop_size: int = 224
+    length: int = 10  # L: flow fields per stack; the flow input has 2L channels
+    stacking: str = "optical_flow"
+    bidirectional: bool = False
+    mean_subtraction: bool = True
+    flip: bool = True
+    color_jitter: bool = True
+
+
+@dataclass
+class ModelConfig:
+    architecture: str = "cnn_m_2048"
+    width: float = 1.0  # multiplies conv filters and fc units (CNN-M) for small machines
+    dropout: float = 0.5  # Table 1: 0.5 or 0.9
+    weights: str | None = None  # None (from scratch), "imagenet", or a local .h5/.weights.h5
+    train_tower: bool = True  # False: only the last layer is trained (Table 1a)
+    flow_scale: float = 0.2  # flow input multiplier: pixels -> roughly unit range
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 80_000
+    batch_size: int = 256  # global, across replicas and workers
+    learning_rate: float = 1e-2
+    # Fractions of `steps` at which the rate drops tenfold: 50K/80K, 70K/80K from scratch.
+    lr_drops: tuple[float, ...] = (0.625, 0.875)
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    precision: str = "float32"
+    strategy: str = "default"
+    logical_cpus: int = 0  # >1 splits the CPU into logical devices (MirroredStrategy on CPU)
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    log_every: int = 50
+    seed: int = 0
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _choice(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"config {key}={value!r}: must be one of {list(allowed)}")
+
+
+def validate(config: ExperimentConfig) -> ExperimentConfig:
+    """Checks values that types alone cannot; errors name the key."""
+    d, m, t = config.data, config.model, config.train
+    _choice("data.stream", d.stream, STREAMS)
+    _choice("data.stacking", d.stacking, STACKINGS)
+    _choice("model.architecture", m.architecture, ARCHITECTURES)
+    _choice("train.strategy", t.strategy, STRATEGIES)
+    _choice("train.precision", t.precision, PRECISIONS)
+    positive = {"data.crop_size": d.crop_size, "data.length": d.length, "model.width": m.width,
+                "train.steps": t.steps, "train.batch_size": t.batch_size,
+                "train.learning_rate": t.learning_rate, "train.checkpoint_every": t.checkpoint_every,
+                "train.keep_checkpoints": t.keep_checkpoints, "train.log_every": t.log_every,
+                "model.flow_scale": m.flow_scale}
+    for key, value in positive.items():
+        if value <= 0:
+            raise ValueError(f"config {key}={value!r}: must be > 0")
+    if not 0.0 <= m.dropout < 1.0:
+        raise ValueError(f"config model.dropout={m.dropout!r}: must be in [0, 1)")
+    if t.weight_decay < 0:
+        raise ValueError(f"config train.weight_decay={t.weight_decay!r}: must be >= 0")
+    if any(not 0.0 < f < 1.0 for f in t.lr_drops) or list(t.lr_drops) != sorted(t.lr_drops):
+        raise ValueError(f"config train.lr_drops={t.lr_drops!r}: increasing fractions in (0, 1)")
+    if d.bidirectional and d.length % 2:
+        raise ValueError(f"config data.length={d.length}: bidirectional stacking needs an even L")
+    if not m.train_tower and m.weights is None:
+        raise ValueError("config model.train_tower=False trains only the last layer: "
+                         "it needs pre-trained model.weights")
+    return config
+
+
+# Conversions --------------------------------------------------------------
+
+def _section_types(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def _convert(key: str, text: str, annotation):
+    """Parses one --set value into the annotated type, naming the key on failure."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (types.UnionType, typing.Union):
+        if text.lower() in ("none", "null", ""):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(key, text, inner[0])
+    if origin is tuple:
+        parts = [p for p in text.split(",") if p.strip()]
+        return tuple(_convert(key, p.strip(), args[0]) for p in parts)
+    if annotation is bool:
+        lowered = text.lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ValueError(f"--set {key}={text!r}: expected a bool (true/false)")
+    try:
+        return annotation(text)
+    except ValueError:
+        raise ValueError(f"--set {key}={text!r}: expected {annotation.__name__}") from None
+
+
+def _check_value(key: str, value, annotation):
+    """Type check for values from JSON/Python files (lists become tuples)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        return _check_value(key, value, [a for a in args if a is not type(None)][0])
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TypeError(f"config {key}: expected a list, got {value!r}")
+        return tuple(_check_value(key, v, args[0]) for v in value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
+        raise TypeError(f"config {key}: expected {annotation.__name__}, got {value!r}")
+    return value
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def from_dict(raw: dict, source: str = "config") -> ExperimentConfig:
+    unknown = set(raw) - {"name", *SECTIONS}
+    if unknown:
+        raise ValueError(f"{source}: unknown sections {sorted(unknown)}")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        values = dict(raw.get(name, {}))
+        hints = _section_types(cls)
+        bad = set(values) - set(hints)
+        if bad:
+            raise ValueError(f"{source}: unknown keys {sorted(f'{name}.{k}' for k in bad)}")
+        sections[name] = cls(**{k: _check_value(f"{name}.{k}", v, hints[k]) for k, v in values.items()})
+    return validate(ExperimentConfig(name=str(raw.get("name", "experiment")), **sections))
+
+
+def to_dict(config: ExperimentConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def override(config: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:
+    """Applies 'section.key=value' strings; unknown keys and bad values name the key."""
+    raw = to_dict(config)
+    for assignment in assignments:
+        if "=" not in assignment:
+            raise ValueError(f"--set {assignment!r}: expected section.key=value")
+        key, text = assignment.split("=", 1)
+        section, _, name = key.strip().partition(".")
+        if key.strip() == "name":
+            raw["name"] = text
+            continue
+        if section not in SECTIONS or name not in _section_types(SECTIONS[section]):
+            valid = sorted(f"{s}.{k}" for s, c in SECTIONS.items() for k in _section_types(c))
+            raise ValueError(f"--set {key}: unknown key; valid keys: {', '.join(valid)}")
+        raw[section][name] = _convert(key, text, _section_types(SECTIONS[section])[name])
+    return from_dict(raw, "--set")
+
+
+def load_experiment(path: str) -> ExperimentConfig:
+    """An experiment file: a .py with a module-level CONFIG, or a .json dict."""
+    if path.endswith(".json"):
+        with open(path) as f:
+            return from_dict(json.load(f), path)
+    if not path.endswith(".py"):
+        raise ValueError(f"{path}: experiment files are .py (defining CONFIG) or .json")
+    spec = importlib.util.spec_from_file_location("_experiment", path)
+    if spec is None:
+        raise FileNotFoundError(f"{path}: no such experiment file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such experiment file") from None
+    config = getattr(module, "CONFIG", None)
+    if not isinstance(config, ExperimentConfig):
+        raise ValueError(f"{path}: must define CONFIG = ExperimentConfig(...)")
+    # Round-trip through the checks so a hand-written file gets the same validation.
+    return from_dict(to_dict(config), path)

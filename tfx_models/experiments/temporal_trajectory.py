@@ -1,0 +1,9 @@
+"""Table 1b, temporal ConvNet on trajectory stacking (Eq. 2), L=10."""
+from tfx_models.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
+
+CONFIG = ExperimentConfig(
+    name="temporal_trajectory",
+    data=DataConfig(records=("out/records/ucf101",), stream="temporal", length=10, stacking="trajectory"),
+    model=ModelConfig(dropout=0.9),
+    train=TrainConfig(steps=80_000, learning_rate=1e-2, lr_drops=(0.625, 0.875)),
+)

@@ -1,0 +1,272 @@
+"""Training and test inputs from record dirs (Simonyan & Zisserman 2014, Sect. 3 and 5).
+
+Training: an infinite tf.data stream of single-frame RGB crops or 2L-channel
+flow volumes, class-balanced and optionally merged over several tasks. Only the
+JPEGs a sample needs are decoded.
+
+Class balance without reading the data once per class: records stream through
+once and a record of class c is kept with probability min_k n_k / n_c, where
+n_k counts the records of class k seen so far (a streaming estimate of the
+class frequencies); kept records are then uniform over the classes present.
+
+Testing: `video_test_inputs` yields every video's 25 x 10 inputs built by
+media.stacking.video_test_batch, the same function the serving client uses.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from media import stacking as np_stacking
+from media.quantize import decode_jpeg, dequantize_flow
+from media.records import SCHEMA_VERSION, decode_flow_tf, parse_record_tf
+from media.shards import iter_records, list_shards, read_dataset_info
+from tfx_models import augment, stacking_tf
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Serialized records held for shuffling; records hold whole videos (~MBs), keep it modest.
+SHUFFLE_RECORDS = 64
+MAX_PARALLEL_SHARDS = 16
+# Decodes exactly as OpenCV does (media.quantize.decode_jpeg), so train and test pixels agree.
+JPEG_DCT = "INTEGER_ACCURATE"
+
+
+def _check_stream_options(stream: str, length: int, stacking: str, bidirectional: bool) -> None:
+    if stream not in np_stacking.STREAMS:
+        raise ValueError(f"stream must be one of {np_stacking.STREAMS}, got {stream!r}")
+    np_stacking.check_options(length, stacking, bidirectional)
+
+
+def _check_source(record_dir: str, stream: str, bidirectional: bool) -> dict:
+    info = read_dataset_info(record_dir)
+    if stream == "temporal" and bidirectional and not info["flow"].get("bidirectional", False):
+        raise ValueError(f"{record_dir}/dataset_info.json: flow.bidirectional is false; "
+                         "bidirectional stacking needs records ingested with backward flow")
+    return info
+
+
+def _balanced(records: tf.data.Dataset, num_classes: int, record_dir: str) -> tf.data.Dataset:
+    """(seed, parsed record) pairs -> the same, class-balanced by streaming rejection."""
+
+    def count(counts, element):
+        seed, record = element
+        label = tf.cast(record["label"], tf.int32)
+        tf.debugging.Assert(tf.logical_and(label >= 0, label < num_classes),
+                            [f"{record_dir}: record", record["id"], "has label", label,
+                             f"outside the {num_classes} classes of dataset_info.json"])
+        counts = counts + tf.one_hot(label, num_classes, dtype=tf.int64)
+        return counts, (counts, seed, record)
+
+    def keep(counts, seed, record):
+        seen = tf.boolean_mask(counts, counts > 0)
+        accept = tf.cast(tf.reduce_min(seen), tf.float32) / tf.cast(counts[record["label"]], tf.float32)
+        draw = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, 1))
+        return draw < accept
+
+    return (records.scan(tf.zeros([num_classes], tf.int64), count)
+            .filter(keep)
+            .map(lambda counts, seed, record: (seed, record)))
+
+
+def _spatial_sample(seed, record, *, crop_size: int, flip: bool, color_jitter: bool) -> dict:
+    seeds = tf.random.experimental.stateless_split(seed, 3)
+    frames = tf.size(record["rgb"])
+    index = tf.random.stateless_uniform([], seeds[0], 0, frames, dtype=tf.int32)
+    rgb = tf.cast(tf.io.decode_jpeg(record["rgb"][index], channels=3,
+                                       dct_method=JPEG_DCT), tf.float32)
+    rgb = augment.random_crop_flip(rgb, crop_size, is_flow=False, flip=flip, seed=seeds[1])
+    if color_jitter:
+        rgb = augment.color_jitter(rgb, seeds[2])
+    return {"rgb": rgb}
+
+
+def _temporal_sample(seed, record, *, crop_size: int, length: int, stacking: str,
+                     bidirectional: bool, mean_subtraction: bool, flip: bool,
+                     record_dir: str) -> dict:
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    fields = tf.size(record["flow_x"])
+    tf.debugging.Assert(fields > 0, [f"{record_dir}: record", record["id"],
+                                     "has no flow fields (needs at least two frames)"])
+    low, high = stacking_tf.start_range(fields, length, bidirectional)
+    start = tf.random.stateless_uniform([], seeds[0], low, high + 1, dtype=tf.int32)
+    forward, backward = stacking_tf.field_indices(fields, start, length, bidirectional)
+    bound = record["flow_bound"]
+    forward_fields = decode_flow_tf(tf.gather(record["flow_x"], forward),
+                                    tf.gather(record["flow_y"], forward), bound)
+    backward_fields = None
+    if bidirectional:
+        tf.debugging.Assert(tf.size(record["flow_back_x"]) == fields,
+                            [f"{record_dir}: record", record["id"],
+                             "lacks backward flow needed for bidirectional stacking"])
+        backward_fields = decode_flow_tf(tf.gather(record["flow_back_x"], backward),
+                                         tf.gather(record["flow_back_y"], backward), bound)
+    volume = stacking_tf.flow_volume(forward_fields, backward_fields, stacking=stacking,
+                                     mean_subtraction=mean_subtraction)
+    volume = tf.ensure_shape(volume, [None, None, 2 * length])
+    return {"flow": augment.random_crop_flip(volume, crop_size, is_flow=True, flip=flip,
+                                             seed=seeds[1])}
+
+
+def _source_samples(record_dir: str, task: int, stream: str, *, crop_size: int, length: int,
+                    stacking: str, bidirectional: bool, mean_subtraction: bool, flip: bool,
+                    color_jitter: bool, seed: int | None,
+                    input_context: tf.distribute.InputContext | None) -> tf.data.Dataset:
+    info = _check_source(record_dir, stream, bidirectional)
+    files = list_shards(record_dir, "train")
+    deterministic = seed is not None
+    shards = tf.data.Dataset.from_tensor_slices(files)
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    split_files = pipelines > 1 and len(files) >= pipelines
+    if split_files:
+        shards = shards.shard(pipelines, input_context.input_pipeline_id)
+    shards = shards.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
+    records = shards.interleave(tf.data.TFRecordDataset,
+                                cycle_length=min(len(files), MAX_PARALLEL_SHARDS),
+                                num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    if pipelines > 1 and not split_files:
+        records = records.shard(pipelines, input_context.input_pipeline_id)
+    records = records.shuffle(SHUFFLE_RECORDS, seed=seed)
+    records = records.map(parse_record_tf, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    element_seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    balanced = _balanced(tf.data.Dataset.zip(element_seeds, records), len(info["classes"]), record_dir)
+    if stream == "spatial":
+        sample = functools.partial(_spatial_sample, crop_size=crop_size, flip=flip,
+                                   color_jitter=color_jitter)
+    else:
+        sample = functools.partial(_temporal_sample, crop_size=crop_size, length=length,
+                                   stacking=stacking, bidirectional=bidirectional,
+                                   mean_subtraction=mean_subtraction, flip=flip,
+                                   record_dir=record_dir)
+
+    def features_and_targets(seed_pair, record):
+        targets = {"label": tf.cast(record["label"], tf.int32), "task": tf.constant(task, tf.int32)}
+        return sample(seed_pair, record), targets
+
+    return balanced.map(features_and_targets, num_parallel_calls=AUTOTUNE,
+                        deterministic=deterministic)
+
+
+def train_dataset(sources: list[tuple[str, int]], stream: str, *, batch_size: int,
+                  crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
+                  bidirectional: bool = False, mean_subtraction: bool = True, flip: bool = True,
+                  color_jitter: bool = True, seed: int | None = None,
+                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Infinite class-balanced batches (features, {"label", "task"}) from one or more tasks.
+
+    Tasks are drawn with equal probability, classes uniformly within a task.
+    With `input_context`, each input pipeline reads its own shards and yields
+    per-replica batches.
+    """
+    _check_stream_options(stream, length, stacking, bidirectional)
+    if not sources:
+        raise ValueError("train_dataset needs at least one (record dir, task index) source")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    per_source = [
+        _source_samples(record_dir, task, stream, crop_size=crop_size, length=length,
+                        stacking=stacking, bidirectional=bidirectional,
+                        mean_subtraction=mean_subtraction, flip=flip, color_jitter=color_jitter,
+                        seed=None if seed is None else seed + 7919 * position,
+                        input_context=input_context)
+        for position, (record_dir, task) in enumerate(sources)]
+    if len(per_source) == 1:
+        samples = per_source[0]
+    else:
+        samples = tf.data.Dataset.sample_from_datasets(
+            per_source, weights=[1.0 / len(per_source)] * len(per_source), seed=seed)
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
+    return samples.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+# Test inputs ------------------------------------------------------------------
+
+@dataclass
+class VideoInputs:
+    id: str
+    label: int
+    task_dataset: str  # dataset name of the record: picks a multi-task model's head
+    features: dict     # {"rgb": [N,c,c,3], "flow": [N,c,c,2L]} for the requested streams
+
+
+class _LazyFrames:
+    """A record's JPEG list as a sequence of decoded arrays, decoded on first access."""
+
+    def __init__(self, jpegs: list[bytes], decode):
+        self._jpegs = jpegs
+        self._decode = functools.lru_cache(maxsize=None)(decode)
+
+    def __len__(self) -> int:
+        return len(self._jpegs)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self._decode(int(index))
+
+
+def _lazy_video(serialized: bytes, source: str):
+    """(context dict, frames, flow, backward flow) of one record, decoding nothing yet."""
+    example = tf.train.SequenceExample.FromString(serialized)
+    ctx = example.context.feature
+    for key in ("id", "label", "dataset", "flow_bound", "schema_version"):
+        if key not in ctx:
+            raise ValueError(f"{source}: record lacks context field {key!r}")
+    record_id = ctx["id"].bytes_list.value[0].decode()
+    version = ctx["schema_version"].int64_list.value[0]
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{source}: record {record_id} has schema_version {version}, "
+                         f"this reader knows {SCHEMA_VERSION}")
+    lists = {key: [f.bytes_list.value[0] for f in feature_list.feature]
+             for key, feature_list in example.feature_lists.feature_list.items()}
+    bound = ctx["flow_bound"].float_list.value[0]
+
+    def flow_sequence(x_key, y_key):
+        xs, ys = lists.get(x_key, []), lists.get(y_key, [])
+        if not xs:
+            return None
+
+        def field(i):
+            planes = np.stack([decode_jpeg(xs[i], gray=True), decode_jpeg(ys[i], gray=True)], -1)
+            return dequantize_flow(planes, bound)
+
+        return _LazyFrames(xs, field)
+
+    rgb = lists.get("rgb", [])
+    frames = _LazyFrames(rgb, lambda i: decode_jpeg(rgb[i]))
+    context = {"id": record_id, "label": int(ctx["label"].int64_list.value[0]),
+               "dataset": ctx["dataset"].bytes_list.value[0].decode()}
+    return context, frames, flow_sequence("flow_x", "flow_y"), flow_sequence("flow_back_x", "flow_back_y")
+
+
+def video_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *,
+                      num_frames: int = 25, crops: int = 10, crop_size: int = 224,
+                      length: int = 10, stacking: str = "optical_flow",
+                      bidirectional: bool = False,
+                      mean_subtraction: bool = True) -> Iterator[VideoInputs]:
+    """Each video's test inputs (num_frames equally spaced x crops), in shard order."""
+    for stream in streams:
+        _check_stream_options(stream, length, stacking, bidirectional)
+    if "temporal" in streams:
+        _check_source(record_dir, "temporal", bidirectional)
+    for serialized in iter_records(record_dir, subset):
+        context, frames, flow, backward = _lazy_video(serialized, record_dir)
+        try:
+            features = np_stacking.video_test_batch(
+                frames, flow, backward, streams=streams, num_frames=num_frames, crops=crops,
+                crop_size=crop_size, length=length, stacking=stacking,
+                bidirectional=bidirectional, mean_subtraction=mean_subtraction)
+        except ValueError as error:
+            raise ValueError(f"{record_dir}: record {context['id']}: {error}") from None
+        yield VideoInputs(id=context["id"], label=context["label"],
+                          task_dataset=context["dataset"], features=features)
+
+
+def count_videos(record_dir: str, subset: str) -> int:
+    """Number of records in a subset (dataset_info counts when present, else a scan)."""
+    counts = read_dataset_info(record_dir).get("counts", {})
+    if subset in counts:
+        return int(counts[subset])
+    return sum(1 for path in list_shards(record_dir, subset) for _ in tf.data.TFRecordDataset(path))

@@ -1,0 +1,59 @@
+"""Losses over a model's output dict, written for distributed training.
+
+A loss function has the signature
+    loss_fn(outputs: dict, targets: dict, global_batch_size: int) -> (loss, logs)
+where `loss` is this replica's share of the global-batch mean (so summing over
+replicas gives the mean, as tf.nn.compute_average_loss does) and `logs` maps
+a name to a (numerator, denominator) pair the trainer sums over replicas and
+steps before dividing. Later losses (distillation, contrastive) plug in with
+the same signature.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import tensorflow as tf
+
+Logs = dict[str, tuple[tf.Tensor, tf.Tensor]]
+LossFn = Callable[[dict, dict, int], tuple[tf.Tensor, Logs]]
+
+
+def cross_entropy_heads(heads: dict[str, int | None]) -> LossFn:
+    """Softmax cross-entropy summed over heads; each head sees only its own task's samples.
+
+    heads maps a logits output name to the task index whose samples it learns
+    from (targets["task"]); None means every sample. Multi-task training
+    (Sect. 4) is {"logits_ucf101": 0, "logits_hmdb51": 1}: the other
+    dataset's samples are masked out of a head's loss, and the total is the
+    sum of the heads' losses, each averaged over the global batch.
+    """
+    def loss_fn(outputs: dict, targets: dict, global_batch_size: int):
+        labels = tf.cast(targets["label"], tf.int32)
+        total = tf.constant(0.0, tf.float32)
+        logs: Logs = {}
+        for key, task in heads.items():
+            logits = tf.cast(outputs[key], tf.float32)
+            if task is None:
+                mask = tf.ones_like(labels, tf.float32)
+            else:
+                mask = tf.cast(tf.equal(tf.cast(targets["task"], tf.int32), task), tf.float32)
+            # Other tasks' labels may exceed this head's classes: clamp them before the
+            # lookup; the mask zeroes their loss and gradient.
+            safe = tf.where(mask > 0, labels, tf.zeros_like(labels))
+            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits) * mask
+            total += tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+            correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), safe), tf.float32) * mask
+            suffix = key[len("logits"):]
+            count = tf.reduce_sum(mask)
+            logs[f"loss{suffix}"] = (tf.reduce_sum(per_example), count)
+            logs[f"accuracy{suffix}"] = (tf.reduce_sum(correct), count)
+        return total, logs
+
+    return loss_fn
+
+
+def classification_loss(tasks: list[str]) -> LossFn:
+    """The paper's loss for a model built with tfx_models.models.build_model over `tasks`."""
+    if len(tasks) == 1:
+        return cross_entropy_heads({"logits": None})
+    return cross_entropy_heads({f"logits_{t}": i for i, t in enumerate(tasks)})

@@ -1,0 +1,98 @@
+"""Run directories: what a training run leaves behind and how later stages load it.
+
+    DIR/config.json      resolved ExperimentConfig
+    DIR/run_info.json    what evaluation/export/serving need to feed the model
+    DIR/checkpoints/     ckpt-<step>.* with manifests (tfx_models.checkpointing)
+    DIR/tensorboard/     tf.summary logs
+"""
+from __future__ import annotations
+
+import json
+
+import keras
+import tensorflow as tf
+
+from tfx_models import checkpointing, config as config_lib
+from tfx_models.models import build_model_from_config
+
+CONFIG_FILE = "config.json"
+RUN_INFO_FILE = "run_info.json"
+
+
+def checkpoint_dir(run_dir: str) -> str:
+    return f"{run_dir.rstrip('/')}/checkpoints"
+
+
+def tensorboard_dir(run_dir: str) -> str:
+    return f"{run_dir.rstrip('/')}/tensorboard"
+
+
+def _write_json(path: str, value: dict) -> None:
+    tmp = path + ".tmp"
+    with tf.io.gfile.GFile(tmp, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
+def _read_json(path: str) -> dict:
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{path}: missing; is this a run directory of tfx_models.train?")
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]) -> dict:
+    """run_info from the resolved config and each task's dataset_info.json (in task order)."""
+    d = config.data
+    first = dataset_infos[0]
+    return {
+        "stream": d.stream,
+        "tasks": [info["dataset"] for info in dataset_infos],
+        "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},
+        "crop_size": d.crop_size,
+        "length": d.length,
+        "stacking": d.stacking,
+        "bidirectional": d.bidirectional,
+        "mean_subtraction": d.mean_subtraction,
+        # As the records store it: algorithm, bound, bidirectional, jpeg_quality.
+        "flow": dict(first.get("flow", {})),
+        "size": first.get("size"),
+        "architecture": config.model.architecture,
+        "records": list(d.records),
+    }
+
+
+def write_run_files(run_dir: str, config: config_lib.ExperimentConfig, run_info: dict) -> None:
+    tf.io.gfile.makedirs(run_dir)
+    _write_json(f"{run_dir}/{CONFIG_FILE}", config_lib.to_dict(config))
+    _write_json(f"{run_dir}/{RUN_INFO_FILE}", run_info)
+
+
+def read_config(run_dir: str) -> config_lib.ExperimentConfig:
+    path = f"{run_dir.rstrip('/')}/{CONFIG_FILE}"
+    return config_lib.from_dict(_read_json(path), path)
+
+
+def read_run_info(run_dir: str) -> dict:
+    return _read_json(f"{run_dir.rstrip('/')}/{RUN_INFO_FILE}")
+
+
+def num_classes(run_info: dict) -> dict[str, int]:
+    return {task: len(run_info["classes"][task]) for task in run_info["tasks"]}
+
+
+def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
+    """The run's model with the weights of its newest valid checkpoint, and its run_info."""
+    config = read_config(run_dir)
+    run_info = read_run_info(run_dir)
+    # Pre-trained weights are already inside the checkpoint; do not read them again.
+    config.model.weights = None
+    config.model.train_tower = True
+    model = build_model_from_config(config, num_classes(run_info))
+    prefix = checkpointing.latest_valid_checkpoint(checkpoint_dir(run_dir))
+    if prefix is None:
+        raise FileNotFoundError(f"{checkpoint_dir(run_dir)}: no complete checkpoint")
+    tf.train.Checkpoint(weights=checkpointing.model_variables(model)).restore(prefix).expect_partial() \
+        .assert_existing_objects_matched()
+    run_info["checkpoint"] = prefix
+    return model, run_info
