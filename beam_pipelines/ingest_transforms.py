@@ -20,10 +20,9 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import apache_beam as beam
-import numpy as np
 import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
 
@@ -31,7 +30,7 @@ from beam_pipelines.datasets.entry import VideoEntry
 from media.flow import FlowEstimator, canonical_algorithm, compute_flows
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 from media.records import SCHEMA_VERSION, encode_record
-from media.shards import INFO_FILE, SUBSETS, shard_name, write_dataset_info
+from media.shards import SUBSETS, shard_name, write_dataset_info
 from media.video import read_video, resize_short_side
 
 FAILED = "failed"

@@ -1,7 +1,7 @@
 """Ingest throughput and flow quality on the synthetic benchmark (with ground-truth flow).
 
     python -m beam_pipelines.synth --out out/synth --seed 0 --profile small
-    python benchmarks/ingest_benchmark.py --data out/synth --out out/bench/ingest.json
+    python -m benchmarks.ingest_benchmark --data out/synth --out out/bench/ingest.json
 
 Measures, single process unless said otherwise:
   decode      frames/s of read_video + resize alone: the ceiling for the job;
@@ -9,8 +9,10 @@ Measures, single process unless said otherwise:
   epe         end-point error of each algorithm against the renderer's exact flow
               (valid pixels only), at the clips' native size;
   storage     bytes of JPEG-quantised flow vs float32 and the mean reconstruction error;
-  job         frames/s of the whole Beam job with 1 and 2 worker processes, and the
+  job         frames/s of the whole Beam job with 1 and 2 worker processes (raw, and
+              steady-state with the start-up cost differenced out), and the
               scaling efficiency fps2 / (2 * fps1).
+Load averages are recorded: on a shared machine the numbers move with them.
 Targets (reported, not asserted): job with DIS >= 50% of decode throughput per
 worker; 1 -> 2 workers >= 85% scaling efficiency.
 """
@@ -78,7 +80,7 @@ def measure_storage(flows: np.ndarray, bound: float, quality: int) -> dict:
             "clipped_fraction": float(1 - inside.mean())}
 
 
-def measure_job(root: str, workers: int, size: int, flow: str, limit: int) -> dict:
+def run_job(root: str, workers: int, size: int, flow: str, limit: int) -> dict:
     entries = load_entries(DATASET, split=1, root=root)[:limit]
     with tempfile.TemporaryDirectory() as output:
         options = pipeline_options([f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"])
@@ -86,6 +88,14 @@ def measure_job(root: str, workers: int, size: int, flow: str, limit: int) -> di
                              dataset=DATASET, data_format=DATASET, split=1,
                              classes=load_class_names(DATASET, root=root))
     return {key: summary[key] for key in ("inputs", "written", "dead_lettered", "frames", "elapsed_s", "frames_per_s")}
+
+
+def measure_job(root: str, workers: int, size: int, flow: str, limit: int) -> dict:
+    """Whole-job frames/s, raw and with the fixed start-up cost (worker processes
+    importing TensorFlow, pipeline setup) taken out by differencing with a 2-video run."""
+    small, full = run_job(root, workers, size, flow, 2), run_job(root, workers, size, flow, limit)
+    steady = (full["frames"] - small["frames"]) / max(full["elapsed_s"] - small["elapsed_s"], 1e-9)
+    return {**full, "startup_s": small["elapsed_s"], "steady_frames_per_s": steady}
 
 
 def load_truth(data: str, path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -109,12 +119,15 @@ def markdown(results: dict) -> str:
                  f"{storage['mean_abs_error_px']:.3f} px |")
     job = results["job"]
     for workers in sorted(job, key=int):
-        lines.append(f"| job {results['job_flow']}, {workers} worker(s) | {job[workers]['frames_per_s']:.1f} frames/s "
-                     f"({job[workers]['frames']} frames in {job[workers]['elapsed_s']:.1f} s) |")
+        run = job[workers]
+        lines.append(f"| job {results['job_flow']}, {workers} worker(s) | {run['steady_frames_per_s']:.0f} frames/s "
+                     f"steady; {run['frames_per_s']:.0f} frames/s raw ({run['frames']} frames in "
+                     f"{run['elapsed_s']:.1f} s, {run['startup_s']:.1f} s start-up) |")
     if "1" in job:
         lines.append(f"| job 1 worker / decode ceiling (target >= 50%) | {results['job_vs_decode']:.0%} |")
     if "1" in job and "2" in job:
-        lines.append(f"| scaling 1 -> 2 workers (target >= 85%) | {results['scaling_efficiency']:.0%} |")
+        lines.append(f"| scaling 1 -> 2 workers (target >= 85%) | {results['scaling_efficiency']:.0%} steady, "
+                     f"{results['scaling_efficiency_raw']:.0%} raw |")
     return "\n".join(lines)
 
 
@@ -122,12 +135,13 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="output folder of python -m beam_pipelines.synth")
     parser.add_argument("--out", required=True, help="JSON file to write")
-    parser.add_argument("--size", type=int, default=256, help="smaller side for throughput runs")
+    parser.add_argument("--size", type=int, default=0,
+                        help="smaller side for throughput runs; 0 keeps the clips' size (synth small: 112)")
     parser.add_argument("--videos", type=int, default=8, help="videos for the decode/flow/EPE measurements")
     parser.add_argument("--pairs", type=int, default=60, help="pairs per algorithm for flow timing and EPE")
     parser.add_argument("--tvl1_pairs", type=int, default=3, help="TV-L1 is ~0.9 s per 256x340 pair")
     parser.add_argument("--job_flow", default="dis_fast")
-    parser.add_argument("--job_videos", type=int, default=40, help="entries for the whole-job runs")
+    parser.add_argument("--job_videos", type=int, default=120, help="entries for the whole-job runs")
     parser.add_argument("--workers", default="1,2", help="worker counts for the job runs")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # per-core numbers, as each Beam worker runs them
@@ -138,7 +152,8 @@ def main(argv=None) -> dict:
         parser.error(f"{root}: no videos; render them with python -m beam_pipelines.synth --out {args.data}")
     paths = [e.path for e in entries]
     results = {"data": args.data, "size": args.size, "videos": len(paths), "jpeg_quality": DEFAULT_JPEG_QUALITY,
-               "cpu_count": os.cpu_count(), "decode": measure_decode(paths, args.size)}
+               "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg(),
+               "decode": measure_decode(paths, args.size)}
     clips = [resize_short_side(read_video(p).frames, args.size) for p in paths]
     results["flow"] = {name: measure_flow(clips, name, args.tvl1_pairs if name == "tvl1" else args.pairs)
                        for name in ALGORITHMS}
@@ -151,10 +166,13 @@ def main(argv=None) -> dict:
     results["job"] = {w: measure_job(root, int(w), args.size, args.job_flow, args.job_videos)
                       for w in args.workers.split(",")}
     if "1" in results["job"]:
-        results["job_vs_decode"] = results["job"]["1"]["frames_per_s"] / results["decode"]["frames_per_s"]
+        results["job_vs_decode"] = results["job"]["1"]["steady_frames_per_s"] / results["decode"]["frames_per_s"]
     if "1" in results["job"] and "2" in results["job"]:
-        results["scaling_efficiency"] = (results["job"]["2"]["frames_per_s"]
-                                         / (2 * results["job"]["1"]["frames_per_s"]))
+        results["scaling_efficiency"] = (results["job"]["2"]["steady_frames_per_s"]
+                                         / (2 * results["job"]["1"]["steady_frames_per_s"]))
+        results["scaling_efficiency_raw"] = (results["job"]["2"]["frames_per_s"]
+                                             / (2 * results["job"]["1"]["frames_per_s"]))
+    results["load_average_at_end"] = os.getloadavg()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)

@@ -22,6 +22,8 @@ from serving.preprocessing import ASSETS_EXTRA, WARMUP_FILE
 
 LOG = logging.getLogger(__name__)
 SERVE_TAG = "serve"
+# A version still being copied in fails to load; retry it on later polls, then give up (as TF Serving).
+MAX_LOAD_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class ModelStore:
         self._current: dict[str, Servable] = {}
         # name -> version -> (state, error message); states as in TF Serving's ModelVersionStatus.
         self._states: dict[str, dict[int, tuple[str, str]]] = {name: {} for name in models}
+        self._failures: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -175,13 +178,15 @@ class ModelStore:
                 continue
             latest = versions[-1]
             current = self._current.get(name)
-            if (current and current.version == latest) or self._states[name].get(latest, ("",))[0] == "END":
+            if (current and current.version >= latest) or self._failures.get((name, latest), 0) >= MAX_LOAD_ATTEMPTS:
                 continue
             self._set_state(name, latest, "LOADING")
             try:
                 servable = load_servable(name, latest, f"{base.rstrip('/')}/{latest}")
             except Exception as err:  # a broken export must not take the server down
-                LOG.error("model %s version %d failed to load: %s", name, latest, err)
+                attempts = self._failures[(name, latest)] = self._failures.get((name, latest), 0) + 1
+                LOG.error("model %s version %d failed to load (attempt %d of %d): %s",
+                          name, latest, attempts, MAX_LOAD_ATTEMPTS, err)
                 self._set_state(name, latest, "END", f"load failed: {err}")
                 continue
             with self._lock:

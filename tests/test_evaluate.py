@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.test_input_pipeline import write_record_dir
-from tfx_models.evaluate import AVERAGE_ROW, SVM_ROW, evaluate_models
+from tfx_models.evaluate import AVERAGE_ROW, SVM_ROW, evaluate_models, write_report
 from tfx_models.input_pipeline import video_test_inputs
 
 CROP = 16
@@ -100,6 +100,20 @@ def test_multitask_head_is_picked_by_the_records_dataset(records, tmp_path):
         evaluate_models({"S": probe_model("rgb", 3, np.ones([3, 2]))}, records, str(tmp_path))
     with pytest.raises(ValueError, match="inputs \\['image'\\]"):
         evaluate_models({"S": probe_model("image", 3, np.eye(3))}, records, str(tmp_path))
+
+
+def test_report_means_over_splits(tmp_path):
+    def row(accuracy, mca):
+        return {"accuracy": accuracy, "mean_class_accuracy": mca, "videos": 10}
+
+    markdown = write_report({"s1": {"Spatial": row(0.7, 0.6), "Temporal": row(0.8, 0.8)},
+                             "s2": {"Spatial": row(0.5, 0.4)}}, str(tmp_path))
+    assert markdown.splitlines()[0] == ("| Method | s1 accuracy | s2 accuracy | Mean accuracy "
+                                        "| Mean class accuracy |")
+    assert "| Spatial | 70.0% | 50.0% | 60.0% | 50.0% |" in markdown
+    assert "| Temporal | 80.0% | – | 80.0% | 80.0% |" in markdown
+    report = json.load(open(tmp_path / "results.json"))
+    assert report["rows"]["Spatial"]["mean_accuracy"] == pytest.approx(0.6)
 
 
 def test_cli_help_lists_the_run_options():

@@ -24,6 +24,7 @@ from tfx_models import export
 from tfx_models.models import two_stream_model
 
 VENV_BIN = os.path.dirname(sys.executable)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +189,42 @@ def test_preprocessing_json_errors_name_the_source():
         Preprocessing.from_json(json.dumps({"streams": ["temporal"], "classes": ["a"], "bogus": 1}), "x.json")
     with pytest.raises(ValueError, match="x.json: missing field 'classes'"):
         Preprocessing.from_json(json.dumps({"streams": ["temporal"]}), "x.json")
+
+
+def write_run(run_dir: str, experiment: str, classes: list[str]) -> None:
+    """A run directory as tfx_models.train leaves it: config, run_info and one checkpoint."""
+    from tfx_models import checkpointing, config as config_lib, runs
+    from tfx_models.models import build_model_from_config
+
+    config = config_lib.override(config_lib.load_experiment(os.path.join(REPO, "tfx_models", "experiments", f"{experiment}.py")),
+                                 ["data.crop_size=64", "data.length=2", "model.width=0.125"])
+    info = {"dataset": "ucf101", "classes": classes, "size": 64,
+            "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": False, "jpeg_quality": 90}}
+    runs.write_run_files(run_dir, config, runs.make_run_info(config, [info]))
+    model = build_model_from_config(config, {"ucf101": len(classes)})
+    keeper = checkpointing.CheckpointKeeper(tf.train.Checkpoint(weights=checkpointing.model_variables(model)),
+                                            runs.checkpoint_dir(run_dir))
+    keeper.save(1)
+
+
+def test_cli_exports_a_two_stream_fusion_of_two_runs(tmp_path, capsys):
+    from tfx_models.runs import load_model_from_run
+
+    write_run(str(tmp_path / "spatial"), "demo_spatial", list(CLASSES))
+    write_run(str(tmp_path / "temporal"), "demo_temporal", list(CLASSES))
+    assert export.main(["--run_dir", str(tmp_path / "spatial"), "--run_dir", str(tmp_path / "temporal"),
+                        "--base", str(tmp_path / "models"), "--name", "fusion"]) == 0
+    path = json.loads(capsys.readouterr().out)["export"]
+    loaded = tf.saved_model.load(path)
+    prep = Preprocessing.from_json(loaded.signatures["metadata"](probe=tf.constant(0))["preprocessing_json"]
+                                   .numpy().decode())
+    assert (prep.streams, prep.classes, prep.crop_size, prep.length, prep.task) == (
+        ("spatial", "temporal"), CLASSES, 64, 2, "ucf101")
+    rng = np.random.default_rng(3)
+    batch = {"rgb": rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8),
+             "flow": rng.normal(0, 2, (2, 64, 64, 4)).astype(np.float32)}
+    got = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in batch.items()})
+    spatial, _ = load_model_from_run(str(tmp_path / "spatial"))
+    temporal, _ = load_model_from_run(str(tmp_path / "temporal"))
+    expected = two_stream_model(spatial, temporal)({k: v.astype(np.float32) for k, v in batch.items()})
+    np.testing.assert_allclose(got["probabilities"], expected["probabilities"], rtol=1e-4, atol=1e-6)

@@ -84,11 +84,13 @@ def test_multitask_sources_carry_their_task_index(tmp_path, imbalanced):
     assert set(targets["label"][task == 0]) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("method,bidirectional", [("optical_flow", False), ("trajectory", False),
-                                                  ("optical_flow", True), ("trajectory", True)])
-def test_tf_temporal_samples_equal_the_numpy_stacking(tmp_path, method, bidirectional):
-    # One video, L = T-1 and crop = frame: the sample is deterministic (no start, crop or flip choice).
-    record_dir = write_record_dir(tmp_path, [1], frames=5, height=20, width=20, shards=1)
+@pytest.mark.parametrize("method,bidirectional,frames", [
+    ("optical_flow", False, 5), ("trajectory", False, 5), ("optical_flow", True, 5),
+    ("trajectory", True, 5), ("optical_flow", False, 3), ("trajectory", True, 2)])
+def test_tf_temporal_samples_equal_the_numpy_stacking(tmp_path, method, bidirectional, frames):
+    # One video, L >= T-1 and crop = frame: the sample is deterministic (no start, crop or flip
+    # choice); with fewer than L+1 frames both sides repeat the edge fields.
+    record_dir = write_record_dir(tmp_path, [1], frames=frames, height=20, width=20, shards=1)
     dataset = train_dataset([(record_dir, 0)], "temporal", batch_size=1, crop_size=20, length=4,
                             stacking=method, bidirectional=bidirectional, flip=False, seed=0)
     features, _ = take(dataset, 1)
@@ -98,6 +100,18 @@ def test_tf_temporal_samples_equal_the_numpy_stacking(tmp_path, method, bidirect
                                          length=4, stacking=method, bidirectional=bidirectional)
     assert features["flow"].shape == (1, 20, 20, 8)
     np.testing.assert_allclose(features["flow"][0], expected["flow"][0], atol=1e-3)
+
+
+def test_seeded_pipelines_repeat_and_different_seeds_differ(imbalanced):
+    def first_batch(seed):
+        dataset = train_dataset([(imbalanced, 0)], "temporal", batch_size=8, crop_size=16,
+                                length=2, seed=seed)
+        return take(dataset, 1)
+
+    (a, a_targets), (b, b_targets), (c, _) = first_batch(3), first_batch(3), first_batch(4)
+    np.testing.assert_array_equal(a["flow"], b["flow"])
+    np.testing.assert_array_equal(a_targets["label"], b_targets["label"])
+    assert not np.array_equal(a["flow"], c["flow"])
 
 
 def test_small_frames_are_resized_up_and_flips_negate_x(tmp_path):

@@ -55,7 +55,7 @@ def predict_request(inputs: dict, model: str = "temporal", signature: str = "", 
     return request
 
 
-def grpc_code(call) -> grpc.StatusCode:
+def grpc_code(call) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.RpcError) as info:
         call()
     return info.value.code(), info.value.details()

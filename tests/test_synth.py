@@ -164,15 +164,18 @@ def test_ground_truth_flow_holds_on_decoded_video(tiny):
     assert warped < 0.7 * plain, (warped, plain)
 
 
-def _orange_fraction(frame):
-    hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
-    return ((hsv[..., 0] >= 8) & (hsv[..., 0] <= 20) & (hsv[..., 1] > 180) & (hsv[..., 2] > 120)).mean()
-
-
 def _frame_features(frames):
-    """Single-frame appearance: mean and spread of colour, share of ball-orange pixels (object size)."""
-    pixels = frames.reshape(len(frames), -1, 3).astype(np.float32)
-    return np.concatenate([pixels.mean(1), pixels.std(1), [[_orange_fraction(f)] for f in frames]], axis=1)
+    """Single-frame appearance: mean colour, share of saturated pixels, their hue histogram.
+
+    Scenes are unsaturated, so the last two measure the object's size and colours.
+    """
+    features = []
+    for frame in frames:
+        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+        saturated = (hsv[..., 1] > 180) & (hsv[..., 2] > 120)
+        histogram = np.bincount(hsv[..., 0][saturated] // 15, minlength=12) / max(saturated.sum(), 1)
+        features.append(np.concatenate([frame.reshape(-1, 3).mean(0), [saturated.mean()], histogram]))
+    return np.array(features)
 
 
 def _max_z(a, b):
@@ -194,12 +197,12 @@ def test_motion_only_classes_look_the_same_in_single_frames(renders):
                      for name, clips in renders.items()}
     for i, first in enumerate(MOTION_ONLY):
         for second in MOTION_ONLY[i + 1:]:
-            assert _max_z(clip_features[first], clip_features[second]) < 4.5, (first, second)
+            assert _max_z(clip_features[first], clip_features[second]) < 4, (first, second)
     # The same statistic does see appearance and size differences:
     assert _max_z(clip_features["TossApple"], clip_features["TossLemon"]) > 8
     early = np.array([_frame_features(c.frames[:3]).mean(0) for c in renders["ApproachBall"]])
     late = np.array([_frame_features(c.frames[-3:]).mean(0) for c in renders["ApproachBall"]])
-    assert late[:, -1].mean() > 2 * early[:, -1].mean()
+    assert late[:, 3].mean() > 2 * early[:, 3].mean()
 
 
 def _motion_features(clip):
@@ -213,8 +216,9 @@ def _motion_features(clip):
     for t in range(len(clip.flow)):
         flow = clip.flow[t].reshape(-1, 2).astype(np.float64)
         relative = flow - np.median(flow, axis=0)
-        mask = clip.valid[t].reshape(-1) & (np.linalg.norm(relative, axis=1) > 0.05)
-        if mask.sum() < 20:
+        # Background and occluder move with the camera; what moves otherwise is the object.
+        mask = np.linalg.norm(relative, axis=1) > 0.05
+        if mask.sum() < 6:
             continue
         px, py = x.reshape(-1)[mask], y.reshape(-1)[mask]
         design = np.stack([np.ones_like(px), px - px.mean(), py - py.mean()], axis=1)

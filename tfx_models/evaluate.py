@@ -73,11 +73,10 @@ def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
     for key in ("stacking", "bidirectional", "mean_subtraction"):
         if stream == "temporal" and settings.get(key) is not None:
             config = replace(config, **{key: settings[key]})
-    for key in ("crop_size", "length"):
-        if stream == "temporal" or key == "crop_size":
-            if settings.get(key) is not None and settings[key] != getattr(config, key):
-                raise ValueError(f"model {label!r}: settings {key}={settings[key]} but its input "
-                                 f"implies {getattr(config, key)}")
+    for key in ("crop_size", "length") if stream == "temporal" else ("crop_size",):
+        if settings.get(key) is not None and settings[key] != getattr(config, key):
+            raise ValueError(f"model {label!r}: settings {key}={settings[key]} but its input "
+                             f"implies {getattr(config, key)}")
     if config.stacking not in STACKINGS:
         raise ValueError(f"model {label!r}: stacking {config.stacking!r} not in {STACKINGS}")
     outputs = set(model.output) if isinstance(model.output, dict) else set()

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import sys
 
 import numpy as np
@@ -206,27 +205,25 @@ def version_dirs(model_dir: str) -> dict[int, str]:
     return out
 
 
-def warmup_records(prep: Preprocessing, specs: dict[str, tf.TensorSpec], name: str) -> list[bytes]:
-    """PredictionLogs replaying one zero input per signature batch shape TF Serving will see."""
+def warmup_records(specs: dict[str, tf.TensorSpec], name: str) -> list[bytes]:
+    """PredictionLogs TF Serving replays at load: one zero input through serving_default."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-    logs = []
-    for batch in (1,):
-        request = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(name=name, signature_name=DEFAULT_SIGNATURE))
-        for key, spec in specs.items():
-            zeros = np.zeros([batch, *spec.shape[1:]], spec.dtype.as_numpy_dtype)
-            request.inputs[key].CopyFrom(tf.make_tensor_proto(zeros))
-        log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-        logs.append(log.SerializeToString())
-    return logs
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=name, signature_name=DEFAULT_SIGNATURE))
+    for key, spec in specs.items():
+        zeros = np.zeros([1, *spec.shape[1:]], spec.dtype.as_numpy_dtype)
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(zeros))
+    log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+    return [log.SerializeToString()]
 
 
 def export_model(model, prep: Preprocessing, base: str, name: str, version: int | None = None) -> str:
     """Writes `<base>/<name>/<version>/` (next free version by default) and the server configs.
 
-    The SavedModel is written to a hidden folder and renamed into place, so a
-    server polling `<base>/<name>` never loads a half-written version.
+    Locally the SavedModel is written to a hidden folder and renamed into
+    place, so a server polling `<base>/<name>` never loads a half-written
+    version (on gs:// the server's load retries cover that window).
     """
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"model name {name!r}: use letters, digits, '_', '-', '.'")
@@ -238,7 +235,9 @@ def export_model(model, prep: Preprocessing, base: str, name: str, version: int 
     if version in existing:
         raise FileExistsError(f"{existing[version]} already exists; pick another --version")
     module = ServingModule(model, prep)
-    staging = os.path.join(model_dir, f".staging-{version}-{os.getpid()}")
+    final = os.path.join(model_dir, str(version))
+    # Object stores (gs://) cannot rename folders: write in place there.
+    staging = final if "://" in base else os.path.join(model_dir, f".staging-{version}-{os.getpid()}")
     if tf.io.gfile.exists(staging):
         tf.io.gfile.rmtree(staging)
     tf.saved_model.save(module, staging, signatures=module.signatures())
@@ -247,10 +246,10 @@ def export_model(model, prep: Preprocessing, base: str, name: str, version: int 
     with tf.io.gfile.GFile(os.path.join(extra, PREPROCESSING_FILE), "w") as f:
         f.write(prep.to_json())
     with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
-        for record in warmup_records(prep, module.specs, name):
+        for record in warmup_records(module.specs, name):
             writer.write(record)
-    final = os.path.join(model_dir, str(version))
-    tf.io.gfile.rename(staging, final)
+    if staging != final:
+        tf.io.gfile.rename(staging, final)
     write_server_configs(base)
     return final
 
@@ -291,14 +290,16 @@ def preprocessing_from_runs(run_infos: list[dict], *, task: str | None, record_f
     if any(c != class_lists[0] for c in class_lists[1:]):
         raise ValueError("the runs were trained on different class lists; late fusion needs the same")
     temporal = next((i for i in run_infos if i["stream"] == "temporal"), run_infos[0])
-    flow = temporal.get("flow", {})
+    flow = temporal.get("flow") or {}
+    # run_info's size is the records' short side; 0 means frames were stored unresized.
+    size = temporal.get("size", flow.get("size"))
     return Preprocessing(
         streams=tuple(sorted(streams)), classes=tuple(class_lists[0][1]), task=class_lists[0][0],
         crop_size=int(run_infos[0]["crop_size"]), length=int(temporal.get("length", 10)),
         stacking=temporal.get("stacking", "optical_flow"),
         bidirectional=bool(temporal.get("bidirectional", False)),
         mean_subtraction=bool(temporal.get("mean_subtraction", True)),
-        size=int(temporal.get("size", flow.get("size", 256))),
+        size=256 if size is None else int(size),
         flow_algorithm=flow.get("algorithm", "dis_fast"), flow_bound=float(flow.get("bound", 20.0)),
         jpeg_quality=int(flow.get("jpeg_quality", 90)), record_frames=record_frames, top_k=top_k)
 

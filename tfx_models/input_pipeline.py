@@ -263,10 +263,3 @@ def video_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *,
         yield VideoInputs(id=context["id"], label=context["label"],
                           task_dataset=context["dataset"], features=features)
 
-
-def count_videos(record_dir: str, subset: str) -> int:
-    """Number of records in a subset (dataset_info counts when present, else a scan)."""
-    counts = read_dataset_info(record_dir).get("counts", {})
-    if subset in counts:
-        return int(counts[subset])
-    return sum(1 for path in list_shards(record_dir, subset) for _ in tf.data.TFRecordDataset(path))

@@ -8,6 +8,8 @@ normalises inside with tfx_models.layers.InputScaling.
 """
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -76,7 +78,10 @@ def _cnn_m_2048(x, *, stream: str, width: float, dropout: float) -> dict:
 
 def _application(architecture: str, input_shape, weights):
     factory = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50}[architecture]
-    return factory(include_top=False, weights=weights, input_shape=tuple(input_shape))
+    with warnings.catch_warnings():
+        # 2L flow channels are intended here; Keras warns about anything but 1 or 3.
+        warnings.filterwarnings("ignore", message="This model usually expects 1 or 3 input channels")
+        return factory(include_top=False, weights=weights, input_shape=tuple(input_shape))
 
 
 def _application_base(architecture: str, input_shape, weights) -> keras.Model:

@@ -49,13 +49,6 @@ def numbered_lines(path: str) -> list[tuple[int, str]]:
     return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
-def list_names(folder: str) -> list[str]:
-    """Base names of the entries of `folder`, sorted."""
-    if not tf.io.gfile.isdir(folder):
-        raise DatasetError(folder, "folder does not exist")
-    return sorted(name.rstrip("/") for name in tf.io.gfile.listdir(folder))
-
-
 def check_split(split: int) -> None:
     if split not in (1, 2, 3):
         raise ValueError(f"split must be 1, 2 or 3, got {split!r}")

@@ -32,6 +32,8 @@ def main(argv=None) -> int:
         return 0
     if not args.out:
         parser.error("--out is required (unless --classes)")
+    if args.seed < 0:
+        parser.error("--seed must be >= 0")
     if args.processes < 1:
         parser.error("--processes must be >= 1")
     os.makedirs(args.out, exist_ok=True)

@@ -16,6 +16,9 @@ import numpy as np
 from beam_pipelines.synth.classes import MIXED_MOTIONS, MOTIONS
 
 
+MAX_SPIN = 0.35  # radians per frame
+
+
 @dataclass(frozen=True)
 class Trajectory:
     position: np.ndarray   # float [T,2] (x, y) offset from the tracked point, px
@@ -48,15 +51,17 @@ def trajectory(motion: str, length: int, size: tuple[int, int], radius: float,
     t = np.arange(length, dtype=np.float64)
     middle = (length - 1) / 2
     base = np.array([rng.uniform(-0.15, 0.15) * width, rng.uniform(-0.1, 0.1) * height])
-    swing_amp, swing_speed, swing_phase = rng.uniform(0.12, 0.2) * width, rng.uniform(4, 8) * unit, rng.uniform(0, 2 * np.pi)
-    bounce_amp, bounce_speed, bounce_phase = rng.uniform(0.1, 0.16) * height, rng.uniform(4, 8) * unit, rng.uniform(0, 2 * np.pi)
-    spin_speed, spin_sign, angle0 = rng.uniform(3, 6) * unit, rng.choice([-1.0, 1.0]), rng.uniform(0, 2 * np.pi)
-    span, mean_log, frozen_time = rng.uniform(1.3, 1.6), rng.uniform(0.05, 0.2), rng.uniform(0, length - 1)
-    shake_amp, shake_speed, shake_phase = rng.uniform(0.03, 0.05) * width, rng.uniform(4, 8) * unit, rng.uniform(0, 2 * np.pi)
-    slide_dir, slide_amp, slide_speed, slide_phase = (rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.22) * min(size),
-                                                      rng.uniform(3, 6) * unit, rng.uniform(0, 2 * np.pi))
+    turn = 2 * np.pi
+    swing_amp, swing_speed, swing_phase = rng.uniform(0.12, 0.2) * width, rng.uniform(4, 8) * unit, rng.uniform(0, turn)
+    bounce_amp, bounce_speed, bounce_phase = (rng.uniform(0.1, 0.16) * height, rng.uniform(4, 8) * unit,
+                                              rng.uniform(0, turn))
+    spin_speed, spin_sign, angle0 = rng.uniform(3, 6) * unit, rng.choice([-1.0, 1.0]), rng.uniform(0, turn)
+    span, mean_log, frozen_time = rng.uniform(1.2, 1.5), rng.uniform(0.1, 0.25), rng.uniform(0, length - 1)
+    shake_amp, shake_speed, shake_phase = rng.uniform(0.03, 0.05) * width, rng.uniform(4, 8) * unit, rng.uniform(0, turn)
+    slide_dir, slide_amp, slide_speed, slide_phase = (rng.uniform(0, turn), rng.uniform(0.15, 0.22) * min(size),
+                                                      rng.uniform(3, 6) * unit, rng.uniform(0, turn))
     orbit_amp, orbit_speed, orbit_sign, orbit_phase = (rng.uniform(0.1, 0.15) * min(size), rng.uniform(3, 6) * unit,
-                                                       rng.choice([-1.0, 1.0]), rng.uniform(0, 2 * np.pi))
+                                                       rng.choice([-1.0, 1.0]), rng.uniform(0, turn))
 
     rate = span / max(length - 1, 1)
     clock = {"approach": t - middle, "recede": middle - t}.get(motion, np.full(length, frozen_time - middle))
@@ -66,9 +71,11 @@ def trajectory(motion: str, length: int, size: tuple[int, int], radius: float,
         return t * speed if motion == name else np.zeros(length)
 
     x = base[0] + swing_amp * np.sin(swing_phase + moving("swing", swing_speed / swing_amp))
-    y = base[1] + bounce_amp * (1 - 2 * np.abs(np.sin(bounce_phase + moving("bounce", bounce_speed / (2 * bounce_amp)))))
-    # Spin speed is the rim speed at the clip's (constant) scale.
-    angle = angle0 + spin_sign * moving("spin", spin_speed / (radius * np.exp(log_scale[0])))
+    bounce = np.abs(np.sin(bounce_phase + moving("bounce", bounce_speed / (2 * bounce_amp))))
+    y = base[1] + bounce_amp * (1 - 2 * bounce)
+    # Spin speed is the rim speed at the clip's (constant) scale, capped well below
+    # the pattern's symmetry angle so the rotation stays unambiguous for small objects.
+    angle = angle0 + spin_sign * moving("spin", min(spin_speed / (radius * np.exp(log_scale[0])), MAX_SPIN))
     if motion == "shake":
         x = base[0] + shake_amp * np.sin(shake_phase + t * shake_speed / shake_amp)
     elif motion == "slide":

@@ -113,6 +113,10 @@ def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: st
     cls = find_class(name)
     if view not in (0, 1):
         raise ValueError(f"view must be 0 or 1, got {view}")
+    if length is not None and length < 2:
+        raise ValueError(f"a clip needs at least 2 frames for flow, got length={length}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     spec = PROFILES[profile]
     height, width = size or spec.size
     keys = [seed, DATASET_CODES[dataset], CLASSES.index(cls), group]
@@ -125,7 +129,7 @@ def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: st
     canvas_shape = (height + 2 * pad, width + 2 * pad)
     canvas_center = np.array([(canvas_shape[1] - 1) / 2, (canvas_shape[0] - 1) / 2])
     scene = textures.background(group_rng, canvas_shape, int(group_rng.integers(len(textures.SCENES))))
-    radius = group_rng.uniform(0.09, 0.12) * min(height, width)
+    radius = group_rng.uniform(0.10, 0.13) * min(height, width)
     sprite_radius = radius * MAX_SCALE
     sprites = textures.sprite_pyramid(KITS[cls.kit], group_rng, sprite_radius)
     sprite_center = (sprites[0].shape[1] - 1) / 2
