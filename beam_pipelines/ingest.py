@@ -27,7 +27,7 @@ from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest_transforms import (
     FAILED, SUMMARY_FILE, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info,
     split_duplicate_ids)
-from beam_pipelines.options import pipeline_options, quiet_beam_logs
+from beam_pipelines.options import LOCAL_RUNNER, pipeline_options, quiet_beam_logs
 from media.flow import ALGORITHMS, ALIASES
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 
@@ -84,14 +84,16 @@ def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, opt
     summary_path = f"{output}/{SUMMARY_FILE}"
     with tf.io.gfile.GFile(summary_path) as f:
         summary = json.load(f)
-    direct = options.view_as(DirectOptions)
+    runner = options.view_as(StandardOptions).runner
     summary.update({
         "elapsed_s": round(elapsed, 3),
         "frames_per_s": round(summary["frames"] / elapsed, 2) if elapsed > 0 else None,
-        "runner": options.view_as(StandardOptions).runner,
-        "direct_num_workers": direct.direct_num_workers,
-        "direct_running_mode": direct.direct_running_mode,
+        "runner": runner,
     })
+    if runner == LOCAL_RUNNER:
+        direct = options.view_as(DirectOptions)
+        summary.update(direct_num_workers=direct.direct_num_workers,
+                       direct_running_mode=direct.direct_running_mode)
     with tf.io.gfile.GFile(summary_path, "w") as f:
         json.dump(summary, f, indent=2, sort_keys=True)
     return summary

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 import tensorflow as tf
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from beam_pipelines.datasets.entry import VideoEntry
@@ -91,7 +92,7 @@ def local_file(path: str):
         return
     suffix = os.path.splitext(path)[1]
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with FileSystems.open(path) as src:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src:
             while chunk := src.read(1 << 22):
                 tmp.write(chunk)
         tmp.flush()
