@@ -73,6 +73,9 @@ def run(argv=None) -> str:
         record = load_record(args.records, args.subset, args.index)
     except (FileNotFoundError, IndexError, ValueError) as err:
         parser.exit(2, f"visualize: {err}\n")
+    folder = args.out.rsplit("/", 1)[0] if "/" in args.out else ""
+    if folder:
+        tf.io.gfile.makedirs(folder)
     with tf.io.gfile.GFile(args.out, "wb") as f:
         f.write(render(record, args.frames))
     print(args.out)

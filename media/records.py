@@ -162,13 +162,19 @@ def parse_record_tf(serialized: tf.Tensor) -> dict:
     return {**context, **sequence}
 
 
-def decode_flow_tf(jpeg_x: tf.Tensor, jpeg_y: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
-    """[N] JPEG strings for x and y -> float32 displacements [N,H,W,2].
+# TF's default fast IDCT differs from OpenCV's decode (decode_record, the serving
+# client) by a few levels; INTEGER_ACCURATE makes them bit-identical.
+JPEG_DCT_METHOD = "INTEGER_ACCURATE"
 
-    INTEGER_ACCURATE makes TF decode bit-identical to OpenCV (decode_record);
-    TF's default fast IDCT is off by up to 2 levels (0.3 px at bound 20).
-    """
-    decode = lambda b: tf.io.decode_jpeg(b, channels=1, dct_method="INTEGER_ACCURATE")[..., 0]  # noqa: E731
+
+def decode_rgb_tf(jpeg: tf.Tensor) -> tf.Tensor:
+    """One RGB JPEG string -> float32 [H,W,3] pixels, exactly as OpenCV decodes it."""
+    return tf.cast(tf.io.decode_jpeg(jpeg, channels=3, dct_method=JPEG_DCT_METHOD), tf.float32)
+
+
+def decode_flow_tf(jpeg_x: tf.Tensor, jpeg_y: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
+    """[N] JPEG strings for x and y -> float32 displacements [N,H,W,2]."""
+    decode = lambda b: tf.io.decode_jpeg(b, channels=1, dct_method=JPEG_DCT_METHOD)[..., 0]  # noqa: E731
     x = tf.map_fn(decode, jpeg_x, fn_output_signature=tf.uint8)
     y = tf.map_fn(decode, jpeg_y, fn_output_signature=tf.uint8)
     q = tf.cast(tf.stack([x, y], axis=-1), tf.float32)

@@ -10,7 +10,7 @@ start=$(date +%s)
 stage() { printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
 stage "1/7 render the small synthetic benchmark"
-$PY -m beam_pipelines.synth --out "$OUT/synth" --seed 0 --profile small
+[ -f "$OUT/synth/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$OUT/synth" --seed 0 --profile small
 $PY -m beam_pipelines.synth --classes
 
 stage "2/7 ingest both layouts (Beam, local runner, DIS flow, forward + backward)"

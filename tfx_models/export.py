@@ -25,7 +25,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from media.records import decode_flow_tf, parse_record_tf
+from media.records import decode_flow_tf, decode_rgb_tf, parse_record_tf
 from serving.preprocessing import (ASSETS_EXTRA, DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE,
                                    PREPROCESSING_FILE, RECORDS_SIGNATURE, WARMUP_FILE, Preprocessing)
 from tfx_models import stacking_tf
@@ -110,7 +110,7 @@ class ServingModule(tf.Module):
             positions = _equally_spaced(0, count - 1, p.record_frames)
             out["rgb"] = tf.stack([
                 _centre_crop(stacking_tf.resize_to_cover(
-                    tf.cast(tf.io.decode_jpeg(tf.gather(frames, positions[i]), channels=3), tf.float32),
+                    decode_rgb_tf(tf.gather(frames, positions[i])),
                     p.crop_size, False), p.crop_size, False)
                 for i in range(p.record_frames)])
         if "temporal" in p.streams:

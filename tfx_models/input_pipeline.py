@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from media import stacking as np_stacking
 from media.quantize import decode_jpeg, dequantize_flow
-from media.records import SCHEMA_VERSION, decode_flow_tf, parse_record_tf
+from media.records import SCHEMA_VERSION, decode_flow_tf, decode_rgb_tf, parse_record_tf
 from media.shards import iter_records, list_shards, read_dataset_info
 from tfx_models import augment, stacking_tf
 
@@ -31,8 +31,6 @@ AUTOTUNE = tf.data.AUTOTUNE
 # Serialized records held for shuffling; records hold whole videos (~MBs), keep it modest.
 SHUFFLE_RECORDS = 64
 MAX_PARALLEL_SHARDS = 16
-# Decodes exactly as OpenCV does (media.quantize.decode_jpeg), so train and test pixels agree.
-JPEG_DCT = "INTEGER_ACCURATE"
 
 
 def _check_stream_options(stream: str, length: int, stacking: str, bidirectional: bool) -> None:
@@ -76,8 +74,7 @@ def _spatial_sample(seed, record, *, crop_size: int, flip: bool, color_jitter: b
     seeds = tf.random.experimental.stateless_split(seed, 3)
     frames = tf.size(record["rgb"])
     index = tf.random.stateless_uniform([], seeds[0], 0, frames, dtype=tf.int32)
-    rgb = tf.cast(tf.io.decode_jpeg(record["rgb"][index], channels=3,
-                                       dct_method=JPEG_DCT), tf.float32)
+    rgb = decode_rgb_tf(record["rgb"][index])
     rgb = augment.random_crop_flip(rgb, crop_size, is_flow=False, flip=flip, seed=seeds[1])
     if color_jitter:
         rgb = augment.color_jitter(rgb, seeds[2])
