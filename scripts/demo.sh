@@ -5,7 +5,7 @@ set -euo pipefail
 OUT=${OUT:-out/demo}
 PY=${PY:-.venv/bin/python}
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
-STEPS=${DEMO_STEPS:-300}
+STEPS=${DEMO_STEPS:-800}
 start=$(date +%s)
 stage() { printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
@@ -29,7 +29,7 @@ done
 
 stage "4/7 evaluate both streams and their late fusions (averaging, SVM)"
 $PY -m tfx_models.evaluate --spatial "$OUT/runs/spatial" --temporal "$OUT/runs/temporal" \
-    --out "$OUT/eval" --num_frames 5 --crops 10 --svm_frames 5
+    --out "$OUT/eval" --num_frames 25 --crops 10 --svm_frames 5 --svm_crops 1
 
 stage "5/7 export the two-stream model for TF Serving"
 rm -rf "$OUT/models"

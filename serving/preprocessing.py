@@ -36,6 +36,8 @@ class Preprocessing:
     bidirectional: bool = False
     mean_subtraction: bool = True
     size: int = 256                   # smaller side frames are resized to before flow
+    stride: int = 1                   # keep every Nth decoded frame, as ingest did
+    max_frames: int = 0               # frames kept per video at ingest; 0 = all
     flow_algorithm: str = "dis_fast"
     flow_bound: float = DEFAULT_BOUND
     jpeg_quality: int = DEFAULT_JPEG_QUALITY

@@ -34,7 +34,7 @@ def video_test_inputs(path: str, prep: Preprocessing, *, num_frames: int = 25, c
 
     Raises VideoDecodeError naming the file when it is unreadable or too short.
     """
-    video = read_video(path)
+    video = read_video(path, max_frames=prep.max_frames or None, stride=prep.stride)
     count, height, width = video.frames.shape[:3]
     if min(height, width) < MIN_SIDE:
         raise UnusableVideoError(path, f"resolution {width}x{height} is below {MIN_SIDE} px on a side")

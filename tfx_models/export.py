@@ -300,6 +300,7 @@ def preprocessing_from_runs(run_infos: list[dict], *, task: str | None, record_f
         bidirectional=bool(temporal.get("bidirectional", False)),
         mean_subtraction=bool(temporal.get("mean_subtraction", True)),
         size=256 if size is None else int(size),
+        stride=int(temporal.get("stride") or 1), max_frames=int(temporal.get("max_frames") or 0),
         flow_algorithm=flow.get("algorithm", "dis_fast"), flow_bound=float(flow.get("bound", 20.0)),
         jpeg_quality=int(flow.get("jpeg_quality", 90)), record_frames=record_frames, top_k=top_k)
 

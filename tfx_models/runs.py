@@ -57,6 +57,9 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         # As the records store it: algorithm, bound, bidirectional, jpeg_quality.
         "flow": dict(first.get("flow", {})),
         "size": first.get("size"),
+        # Frame sampling at ingest; serving must decode the same way.
+        "stride": first.get("stride", 1),
+        "max_frames": first.get("max_frames", 0),
         "architecture": config.model.architecture,
         "records": list(d.records),
     }
