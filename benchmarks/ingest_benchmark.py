@@ -114,10 +114,11 @@ def load_truth(data: str, path: str) -> tuple[np.ndarray, np.ndarray]:
 
 def markdown(results: dict) -> str:
     decode = results["decode"]["frames_per_s"]
+    size = f"short side {results['size']}" if results["size"] else "native size"
     lines = ["| measurement | value |", "|---|---|",
-             f"| decode + resize (1 process) | {decode:.0f} frames/s |"]
+             f"| decode + resize (1 process, {size}) | {decode:.0f} frames/s |"]
     for name, flow in results["flow"].items():
-        lines.append(f"| flow {name} at size {results['size']} | {flow['ms_per_pair']:.1f} ms/pair "
+        lines.append(f"| flow {name} ({size}) | {flow['ms_per_pair']:.1f} ms/pair "
                      f"({flow['pairs']} pairs) |")
     for name, epe in results["epe"].items():
         lines.append(f"| EPE {name} (native size, valid px) | {epe['epe']:.3f} px ({epe['pairs']} pairs) |")

@@ -7,6 +7,11 @@ PY=${PY:-.venv/bin/python}
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 STEPS=${DEMO_STEPS:-800}
 start=$(date +%s)
+# TensorFlow 2.21 prints C++ start-up lines before absl logging is initialised (no
+# environment variable silences them) in every process, Beam's workers included, and the
+# workers add a few start-up warnings of their own. Drop exactly those lines from stderr.
+NOISE='^[IWE]0000 |^WARNING: All log messages before absl|^To enable the following instructions|apitools not found|No semi_persistent_directory found|Logging handler created|Resource module is not available'
+exec 2> >(grep -Eav --line-buffered "$NOISE" >&2)
 stage() { printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
 stage "1/7 render the small synthetic benchmark"

@@ -73,8 +73,6 @@ CLASSES = (
     SynthClass("OrbitStar", None, "star", "orbit", "both (shape and motion)"),
 )
 
-DATASETS = ("ucf101", "hmdb51")
-
 
 def classes_of(dataset: str) -> list[tuple[str, SynthClass]]:
     """(name as the dataset spells it, class) in label order (sorted by name, like the real lists)."""
