@@ -50,7 +50,8 @@ def markdown(table: dict[str, dict[str, float]]) -> str:
     lines = ["| Method | " + " | ".join(f"recall, {g}" for g in groups) + " |",
              "|---|" + "---|" * len(groups)]
     for row, values in table.items():
-        lines.append(f"| {row} | " + " | ".join(f"{100 * values[g]:.1f}%" for g in groups) + " |")
+        lines.append(f"| {row} | " + " | ".join(f"{100 * values[g]:.1f}%" if g in values else "-"
+                                                 for g in groups) + " |")
     return "\n".join(lines)
 
 
