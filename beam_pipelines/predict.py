@@ -1,7 +1,7 @@
 """Batch prediction: classify many video files with an export, via Beam RunInference.
 
 Each video is decoded, flowed and turned into the 25-frame x 10-crop test batch
-exactly as the serving client does (serving.video_inputs), then scored by
+exactly as the serving client does (tfx_models.video_inputs), then scored by
 the export's serving_default signature. Videos that cannot be used (empty,
 corrupt, too short) go to `<output>-dead_letter*.jsonl` with the reason.
 Every input ends up in exactly one of the two outputs; the counts are printed
@@ -23,13 +23,13 @@ from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import RunInference
 
-from beam_pipelines.inference import SavedModelHandler, read_preprocessing
+from beam_pipelines.inference import SavedModelHandler
 from beam_pipelines.ingest_transforms import local_file
 from beam_pipelines.options import pipeline_options, quiet_beam_logs
 from media.flow import FlowEstimator
 from media.video import VideoDecodeError
-from serving.preprocessing import Preprocessing
-from serving.video_inputs import UnusableVideoError, video_test_inputs
+from tfx_models.export_contract import Preprocessing, read_preprocessing
+from tfx_models.video_inputs import UnusableVideoError, video_test_inputs
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
 DEAD_LETTER = "dead_letter"

@@ -26,9 +26,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from serving.preprocessing import Preprocessing
+from tfx_models.export_contract import Preprocessing
 from tfx_models.export import export_model
 from tfx_models.models import build_model
+from tfx_models.saved_model_runner import SavedModelRunner
 
 MODEL = "bench"
 
@@ -132,8 +133,9 @@ def main(argv=None) -> int:
     batch_inputs = {b: {name: (rng.integers(0, 256, (b, args.crop_size, args.crop_size, channels))
                                .astype(dtype))} for b in (1, 8, 32)}
 
-    signature = tf.saved_model.load(os.path.join(base, MODEL, "1")).signatures["serving_default"]
-    results = {"in-process": measure(lambda x: signature(**{k: tf.constant(v) for k, v in x.items()}),
+    # In-process baseline: the same C++ loader and session the server uses, without gRPC.
+    runner = SavedModelRunner(os.path.join(base, MODEL, "1"))
+    results = {"in-process": measure(lambda x: runner.run("serving_default", x, ["probabilities"]),
                                      batch_inputs, args.iterations, args.warmup, args.clients)}
     for batching in (False, True):
         process, address = start_server(base, batching)

@@ -40,6 +40,20 @@ stage "5/7 export the two-stream model for TF Serving"
 rm -rf "$OUT/models"
 $PY -m tfx_models.export --run_dir "$OUT/runs/spatial" --run_dir "$OUT/runs/temporal" \
     --base "$OUT/models" --name two_stream --version 1
+# Every export runs in TensorFlow's own SavedModel runner (the C++ loader TF Serving uses),
+# here on two held-out records through the in-graph record signature.
+$PY - "$OUT" <<'PYEOF'
+import glob, sys
+import numpy as np, tensorflow as tf
+out = sys.argv[1]
+records = [r.numpy() for r in tf.data.TFRecordDataset(sorted(glob.glob(f"{out}/records/ucf101/test-*")))]
+np.save(f"{out}/two_test_records.npy", np.array(records[:2], dtype=object), allow_pickle=True)
+PYEOF
+for export in "$OUT"/models/*/1; do
+  echo "saved_model_cli run --dir $export --signature_def predict_records"
+  "$(dirname "$PY")/saved_model_cli" run --dir "$export" --tag_set serve --signature_def predict_records \
+      --inputs "records=$OUT/two_test_records.npy" 2>&1 | grep -A2 -E "output key (probabilities|top_k_classes):"
+done
 
 stage "6/7 serve it with the embedded TF-Serving-compatible server and classify a held-out video over gRPC"
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

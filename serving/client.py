@@ -1,7 +1,7 @@
 """Classify a video file with a served two-stream export (TF Serving or serving.server).
 
 Reads the export's preprocessing constants from its `metadata` signature,
-builds the test batch locally (serving.video_inputs: the ingest job's decode,
+builds the test batch locally (tfx_models.video_inputs: the ingest job's decode,
 flow and storage loss, then media.stacking's 25-frame x 10-crop protocol),
 sends it in chunks over gRPC Predict (or TF Serving's REST API) and prints the
 top classes of the scores averaged over all inputs.
@@ -21,8 +21,8 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from media.video import VideoDecodeError
-from serving.preprocessing import DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE, Preprocessing
-from serving.video_inputs import video_test_inputs
+from tfx_models.export_contract import DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE, Preprocessing
+from tfx_models.video_inputs import video_test_inputs
 
 DEFAULT_CHUNK_BYTES = 32 << 20
 

@@ -2,8 +2,10 @@
 
 Follows TF Serving's default version policy: serve the highest integer
 version under each model's base path. A poll thread loads a newer version
-off to the side, replays its warmup requests, then swaps it in under a lock;
-requests already running keep their reference to the old version and finish.
+off to the side through TF's C++ SavedModel loader (as TF Serving does, so an
+export TF Serving would refuse is refused here too), replays its warmup
+requests, then swaps it in under a lock; requests already running keep their
+reference to the old version and finish.
 """
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
-from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 
 from serving.errors import invalid, not_found
-from serving.preprocessing import ASSETS_EXTRA, WARMUP_FILE
+from tfx_models.export_contract import version_dirs
+from tfx_models.saved_model_runner import SavedModelRunner
 
 LOG = logging.getLogger(__name__)
-SERVE_TAG = "serve"
 # A version still being copied in fails to load; retry it on later polls, then give up (as TF Serving).
 MAX_LOAD_ATTEMPTS = 5
 
@@ -37,21 +39,12 @@ class InputSpec:
 class Signature:
     name: str
     definition: meta_graph_pb2.SignatureDef
-    function: object  # the loaded ConcreteFunction
+    runner: SavedModelRunner
     inputs: dict[str, InputSpec]
     batchable: bool   # every input and output is batch-major, so requests can be merged
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        tensors = {k: tf.constant(v, dtype=self.inputs[k].tf_dtype) for k, v in inputs.items()}
-        return {k: _to_numpy(v) for k, v in self.function(**tensors).items()}
-
-
-def _to_numpy(tensor: tf.Tensor) -> np.ndarray:
-    """Scalars too come back as arrays (a string scalar's .numpy() is plain bytes)."""
-    value = tensor.numpy()
-    if isinstance(value, np.ndarray):
-        return value
-    return np.array(value, dtype=object if isinstance(value, bytes) else None)
+        return self.runner.run(self.name, inputs)
 
 
 @dataclass
@@ -63,7 +56,7 @@ class Servable:
     path: str
     signatures: dict[str, Signature]
     signature_defs: dict[str, meta_graph_pb2.SignatureDef]
-    module: object = field(repr=False)  # keeps the loaded graph alive
+    runner: SavedModelRunner = field(repr=False)
 
     def signature(self, name: str) -> Signature:
         if name not in self.signatures:
@@ -78,23 +71,11 @@ def _shape(proto) -> tuple[int, ...] | None:
     return tuple(int(d.size) for d in proto.dim)
 
 
-def _signature_defs(path: str) -> dict[str, meta_graph_pb2.SignatureDef]:
-    with tf.io.gfile.GFile(os.path.join(path, "saved_model.pb"), "rb") as f:
-        saved = saved_model_pb2.SavedModel.FromString(f.read())
-    for graph in saved.meta_graphs:
-        if SERVE_TAG in graph.meta_info_def.tags:
-            return dict(graph.signature_def)
-    raise ValueError(f"{path}: no MetaGraph tagged {SERVE_TAG!r}")
-
-
 def load_servable(name: str, version: int, path: str) -> Servable:
-    """tf.saved_model.load plus the SignatureDefs TF Serving would validate requests against."""
-    module = tf.saved_model.load(path)
-    defs = _signature_defs(path)
+    """Loads through TF's C++ loader (warmup replayed there), with the SignatureDefs requests are checked against."""
+    runner = SavedModelRunner(path)
     signatures = {}
-    for key, definition in defs.items():
-        if key not in module.signatures:
-            continue
+    for key, definition in runner.signature_defs.items():
         inputs = {}
         for input_name, info in definition.inputs.items():
             dtype = tf.as_dtype(info.dtype)
@@ -102,29 +83,8 @@ def load_servable(name: str, version: int, path: str) -> Servable:
                                            dtype, _shape(info.tensor_shape))
         shapes = [_shape(i.tensor_shape) for i in list(definition.inputs.values()) + list(definition.outputs.values())]
         batchable = all(s is not None and len(s) > 0 and s[0] == -1 for s in shapes)
-        signatures[key] = Signature(key, definition, module.signatures[key], inputs, batchable)
-    servable = Servable(name, version, path, signatures, defs, module)
-    warm_up(servable)
-    return servable
-
-
-def warm_up(servable: Servable) -> int:
-    """Replays assets.extra/tf_serving_warmup_requests as TF Serving does; returns the count."""
-    from tensorflow_serving.apis import prediction_log_pb2
-
-    path = os.path.join(servable.path, ASSETS_EXTRA, WARMUP_FILE)
-    if not tf.io.gfile.exists(path):
-        return 0
-    count = 0
-    for raw in tf.data.TFRecordDataset(path):
-        log = prediction_log_pb2.PredictionLog.FromString(raw.numpy())
-        if not log.HasField("predict_log"):
-            continue
-        request = log.predict_log.request
-        signature = servable.signature(request.model_spec.signature_name or "serving_default")
-        signature({k: tf.make_ndarray(v) for k, v in request.inputs.items()})
-        count += 1
-    return count
+        signatures[key] = Signature(key, definition, runner, inputs, batchable)
+    return Servable(name, version, path, signatures, runner.signature_defs, runner)
 
 
 def read_model_config(path: str) -> dict[str, str]:
@@ -150,12 +110,6 @@ def read_model_config(path: str) -> dict[str, str]:
     return models
 
 
-def available_versions(base_path: str) -> list[int]:
-    if not tf.io.gfile.isdir(base_path):
-        return []
-    return sorted(int(e.rstrip("/")) for e in tf.io.gfile.listdir(base_path) if e.rstrip("/").isdigit())
-
-
 class ModelStore:
     """Latest version of each model, with per-version states for GetModelStatus."""
 
@@ -173,7 +127,7 @@ class ModelStore:
     def refresh(self) -> None:
         """Loads each model's highest version if it is newer than the one served."""
         for name, base in self.models.items():
-            versions = available_versions(base)
+            versions = sorted(version_dirs(base))
             if not versions:
                 continue
             latest = versions[-1]

@@ -16,7 +16,7 @@ import tensorflow as tf
 from serving.batching import Batcher
 from serving.errors import ServingError, exhausted, invalid
 from serving.model_store import ModelStore, Servable, Signature
-from serving.preprocessing import DEFAULT_SIGNATURE
+from tfx_models.export_contract import DEFAULT_SIGNATURE
 
 
 class RequestLimiter:

@@ -18,10 +18,11 @@ from media.records import decode_record, encode_record
 from media.stacking import video_test_batch
 from media.video import resize_short_side
 from serving.batching import BatchingParameters
-from serving.preprocessing import Preprocessing
+from tfx_models.export_contract import Preprocessing
 from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
 from tfx_models import export
 from tfx_models.models import two_stream_model
+from tfx_models.saved_model_runner import SavedModelRunner
 
 VENV_BIN = os.path.dirname(sys.executable)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,21 +84,21 @@ def test_warmup_file_holds_prediction_logs(exported):
 
 def test_signatures_scores_and_metadata(exported):
     _, path, model, prep = exported
-    loaded = tf.saved_model.load(path)
-    assert set(loaded.signatures) == {"serving_default", "predict_records", "metadata"}
+    loaded = SavedModelRunner(path)
+    assert set(loaded.signature_defs) == {"serving_default", "predict_records", "metadata"}
     batch = flow_batch(0)
-    out = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in batch.items()})
+    out = loaded.run("serving_default", batch)
     expected = model({k: v.astype(np.float32) for k, v in batch.items()})
     np.testing.assert_allclose(out["probabilities"], expected["probabilities"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["spatial_probabilities"], expected["spatial_probabilities"], rtol=1e-5)
     top = np.argsort(-expected["probabilities"].numpy(), axis=1)[:, :4]
     np.testing.assert_array_equal(out["top_k_indices"], top)
-    assert [c.decode() for c in out["top_k_classes"].numpy()[0]] == [CLASSES[i] for i in top[0]]
-    meta = loaded.signatures["metadata"](probe=tf.constant(0))
-    assert [c.decode() for c in meta["classes"].numpy()] == list(CLASSES)
+    assert [c.decode() for c in out["top_k_classes"][0]] == [CLASSES[i] for i in top[0]]
+    meta = loaded.run("metadata", {"probe": np.int32(0)})
+    assert [c.decode() for c in meta["classes"]] == list(CLASSES)
     assert int(meta["length"]) == prep.length and int(meta["crop_size"]) == prep.crop_size
-    assert meta["flow_algorithm"].numpy().decode() == "dis_ultrafast"
-    assert Preprocessing.from_json(meta["preprocessing_json"].numpy().decode()) == prep
+    assert meta["flow_algorithm"].item().decode() == "dis_ultrafast"
+    assert Preprocessing.from_json(meta["preprocessing_json"].item().decode()) == prep
 
 
 def test_predict_records_matches_stacking_protocol(exported):
@@ -108,37 +109,24 @@ def test_predict_records_matches_stacking_protocol(exported):
     serialized = encode_record(id="t/a.mp4", path="a.mp4", dataset="t", label=1, label_name=CLASSES[1],
                                group="g", view=0, fps=25.0, frames=frames, flow=flow,
                                flow_bound=prep.flow_bound, flow_algorithm=prep.flow_algorithm)
-    loaded = tf.saved_model.load(path)
-    got = loaded.signatures["predict_records"](records=tf.constant([serialized, serialized]))
+    loaded = SavedModelRunner(path)
+    got = loaded.run("predict_records", {"records": np.array([serialized, serialized], dtype=object)})
     record = decode_record(serialized)
     batch = video_test_batch(record.frames, record.flow, None, streams=prep.streams,
                              num_frames=prep.record_frames, crops=1, crop_size=prep.crop_size,
                              length=prep.length, stacking=prep.stacking, mean_subtraction=prep.mean_subtraction)
-    inputs = {"rgb": tf.constant(batch["rgb"].astype(np.uint8)), "flow": tf.constant(batch["flow"])}
-    expected = loaded.signatures["serving_default"](**inputs)["probabilities"].numpy().mean(axis=0)
+    inputs = {"rgb": batch["rgb"].astype(np.uint8), "flow": batch["flow"].astype(np.float32)}
+    expected = loaded.run("serving_default", inputs)["probabilities"].mean(axis=0)
     assert got["probabilities"].shape == (2, len(CLASSES))
     np.testing.assert_allclose(got["probabilities"][0], expected, atol=2e-3)
     np.testing.assert_allclose(got["probabilities"][1], got["probabilities"][0])
 
     with pytest.raises(tf.errors.InvalidArgumentError):
-        loaded.signatures["predict_records"](records=tf.constant([b"not a record"]))
+        loaded.run("predict_records", {"records": np.array([b"not a record"], dtype=object)})
 
 
-def test_fresh_process_reload_gives_in_memory_scores(exported, tmp_path):
-    base, path, model, _ = exported
-    batch = flow_batch(1, rows=4)
-    np.savez(tmp_path / "inputs.npz", **batch)
-    script = (
-        "import sys, numpy as np, tensorflow as tf\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "x = dict(np.load(sys.argv[2]))\n"
-        "out = m.signatures['serving_default'](**{k: tf.constant(v) for k, v in x.items()})\n"
-        "np.save(sys.argv[3], out['probabilities'].numpy())\n")
-    subprocess.run([sys.executable, "-c", script, path, str(tmp_path / "inputs.npz"), str(tmp_path / "out.npy")],
-                   check=True, capture_output=True, timeout=120)
-    expected = model({k: v.astype(np.float32) for k, v in batch.items()})["probabilities"]
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-6)
-
+def test_saved_model_cli_lists_the_signatures(exported):
+    _, path, _, _ = exported
     shown = subprocess.run([os.path.join(VENV_BIN, "saved_model_cli"), "show", "--all", "--dir", path],
                            check=True, capture_output=True, text=True, timeout=120).stdout
     for name in ("signature_def['serving_default']", "signature_def['predict_records']",
@@ -158,8 +146,8 @@ def test_multi_task_model_needs_a_task():
         outputs[f"probabilities_{task}"] = keras.layers.Softmax(name=f"probabilities_{task}")(logits)
     model = keras.Model({"flow": inputs}, outputs)
     with pytest.raises(ValueError, match=r"multi-task \(heads \['hmdb51', 'ucf101'\]\)"):
-        export.ServingModule(model, preprocessing())
-    module = export.ServingModule(model, preprocessing(task="ucf101"))
+        export.ServingSignatures(model, preprocessing())
+    module = export.ServingSignatures(model, preprocessing(task="ucf101"))
     assert module.scores_key == "probabilities_ucf101"
 
 
@@ -215,15 +203,15 @@ def test_cli_exports_a_two_stream_fusion_of_two_runs(tmp_path, capsys):
     assert export.main(["--run_dir", str(tmp_path / "spatial"), "--run_dir", str(tmp_path / "temporal"),
                         "--base", str(tmp_path / "models"), "--name", "fusion"]) == 0
     path = json.loads(capsys.readouterr().out)["export"]
-    loaded = tf.saved_model.load(path)
-    prep = Preprocessing.from_json(loaded.signatures["metadata"](probe=tf.constant(0))["preprocessing_json"]
-                                   .numpy().decode())
+    loaded = SavedModelRunner(path)
+    prep = Preprocessing.from_json(loaded.run("metadata", {"probe": np.int32(0)})["preprocessing_json"]
+                                   .item().decode())
     assert (prep.streams, prep.classes, prep.crop_size, prep.length, prep.task) == (
         ("spatial", "temporal"), CLASSES, 64, 2, "ucf101")
     rng = np.random.default_rng(3)
     batch = {"rgb": rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8),
              "flow": rng.normal(0, 2, (2, 64, 64, 4)).astype(np.float32)}
-    got = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in batch.items()})
+    got = loaded.run("serving_default", batch)
     spatial, _ = load_model_from_run(str(tmp_path / "spatial"))
     temporal, _ = load_model_from_run(str(tmp_path / "temporal"))
     expected = two_stream_model(spatial, temporal)({k: v.astype(np.float32) for k, v in batch.items()})

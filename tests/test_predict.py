@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from beam_pipelines import predict
-from beam_pipelines.inference import resolve_export
-from serving.video_inputs import video_test_inputs
+from tfx_models.export_contract import resolve_export
+from tfx_models.video_inputs import video_test_inputs
 from tests.test_serving_fixtures import CLASSES, preprocessing, stream_model, write_test_video
 from tfx_models.export import export_model
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from media.video import write_video
-from serving.preprocessing import Preprocessing
+from tfx_models.export_contract import Preprocessing
 
 CLASSES = ("ApplyEyeMakeup", "Basketball", "CliffDiving", "Drumming")
 CROP = 32

@@ -13,6 +13,19 @@ The same constants go to `assets.extra/preprocessing.json`, and
 `assets.extra/tf_serving_warmup_requests` lets TF Serving warm the model up.
 `<base>/models.config` and `<base>/batching_parameters.txt` configure a server
 for everything under `<base>`.
+
+The SavedModel is written by Keras's ExportArchive, not by tf.saved_model.save
+of a tf.Module holding the model. Why: a Keras 3 variable is a wrapper around
+a tf.Variable. Saved as a tracked attribute, the wrapper exports a *copy*
+(`tf.Variable(value)`, named "Variable", "Variable_1", ...) which the
+MetaGraph's saver restores, while the signature functions read the wrapped
+variable, whose handle ("logits/kernel") nothing restores. tf.saved_model.load
+rebuilds the Python object graph and papers over it; TF Serving's C++ loader
+(restore by saver, run by tensor name) fails with "Could not find variable
+logits/kernel" (tensorflow/tensorflow#72963, keras-team/keras#20095).
+ExportArchive tracks exactly the tf.Variables the endpoints capture, so the
+saver restores the variables the graph reads. tfx_models.saved_model_runner
+checks every export on that path.
 """
 from __future__ import annotations
 
@@ -22,12 +35,14 @@ import os
 import re
 import sys
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from media.records import decode_flow_tf, decode_rgb_tf, parse_record_tf
-from serving.preprocessing import (ASSETS_EXTRA, DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE,
-                                   PREPROCESSING_FILE, RECORDS_SIGNATURE, WARMUP_FILE, Preprocessing)
+from tfx_models.export_contract import (ASSETS_EXTRA, DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE,
+                                       PREPROCESSING_FILE, RECORDS_SIGNATURE, WARMUP_FILE, Preprocessing,
+                                       version_dirs)
 from tfx_models import stacking_tf
 
 MODELS_CONFIG = "models.config"
@@ -65,24 +80,39 @@ def _input_specs(model, prep: Preprocessing) -> dict[str, tf.TensorSpec]:
     return specs
 
 
-class ServingModule(tf.Module):
-    """A Keras model plus its class names and constants, with TF Serving signatures."""
+class ServingSignatures:
+    """A Keras model plus its class names and constants -> the functions behind the signatures."""
 
     def __init__(self, model, prep: Preprocessing):
-        super().__init__()
         self.model = model
         self.prep = prep
         self.specs = _input_specs(model, prep)
         self.scores_key = probabilities_key(model, prep.task)
         # Fusion models' per-stream scores are served beside the fused ones.
         self.extra_keys = sorted(k for k in model.output if k.endswith("_probabilities"))
-        self.class_names = tf.constant(list(prep.classes))
-        self.serve = tf.function(self._serve, autograph=False, input_signature=[
-            {name: spec for name, spec in self.specs.items()}])
-        self.records = tf.function(self._predict_records, autograph=False, input_signature=[
-            tf.TensorSpec([None], tf.string, name="records")])
-        self.metadata = tf.function(self._metadata, autograph=False, input_signature=[
-            tf.TensorSpec([], tf.int32, name=METADATA_PROBE)])
+
+    @property
+    def class_names(self):
+        # Built inside each traced function: a captured eager constant would be one more
+        # resource for the C++ loader to restore.
+        return tf.constant(list(self.prep.classes))
+
+    def input_signatures(self) -> dict[str, list]:
+        return {DEFAULT_SIGNATURE: [dict(self.specs)],
+                RECORDS_SIGNATURE: [tf.TensorSpec([None], tf.string, name="records")],
+                METADATA_SIGNATURE: [tf.TensorSpec([], tf.int32, name=METADATA_PROBE)]}
+
+    def functions(self) -> dict:
+        return {DEFAULT_SIGNATURE: self._serve, RECORDS_SIGNATURE: self._predict_records,
+                METADATA_SIGNATURE: self._metadata}
+
+    def archive(self) -> keras.export.ExportArchive:
+        archive = keras.export.ExportArchive()
+        archive.track(self.model)
+        signatures = self.input_signatures()
+        for name, fn in self.functions().items():
+            archive.add_endpoint(name, fn, input_signature=signatures[name])
+        return archive
 
     def _scores(self, inputs: dict) -> dict:
         outputs = self.model(inputs, training=False)
@@ -176,10 +206,6 @@ class ServingModule(tf.Module):
             "record_frames": tf.constant(p.record_frames),
         }
 
-    def signatures(self) -> dict:
-        return {DEFAULT_SIGNATURE: self.serve, RECORDS_SIGNATURE: self.records,
-                METADATA_SIGNATURE: self.metadata}
-
 
 def _equally_spaced(low, high, count: int):
     """media.stacking.equally_spaced in TF (both round half to even)."""
@@ -193,29 +219,35 @@ def _centre_crop(image, size: int, is_flow: bool):
                             tf.constant(False), is_flow)
 
 
-def version_dirs(model_dir: str) -> dict[int, str]:
-    """Integer version -> path, for the numeric folders under `<base>/<name>`."""
-    if not tf.io.gfile.isdir(model_dir):
-        return {}
-    out = {}
-    for entry in tf.io.gfile.listdir(model_dir):
-        entry = entry.rstrip("/")
-        if entry.isdigit():
-            out[int(entry)] = f"{model_dir.rstrip('/')}/{entry}"
-    return out
+def warmup_record(prep: Preprocessing) -> bytes:
+    """A small blank video record of the export's size, enough for one flow volume."""
+    from media.records import encode_record
+
+    side = max(prep.crop_size, 16)
+    frames = np.full([prep.length + 1, side, side, 3], 128, np.uint8)
+    flow = np.zeros([prep.length, side, side, 2], np.float32)
+    return encode_record(id="warmup", path="warmup", dataset="warmup", label=0, label_name=prep.classes[0],
+                         group="warmup", view=0, fps=25.0, frames=frames, flow=flow,
+                         backward_flow=flow if prep.bidirectional else None, flow_bound=prep.flow_bound,
+                         flow_algorithm=prep.flow_algorithm, jpeg_quality=prep.jpeg_quality)
 
 
-def warmup_records(specs: dict[str, tf.TensorSpec], name: str) -> list[bytes]:
-    """PredictionLogs TF Serving replays at load: one zero input through serving_default."""
+def warmup_records(specs: dict[str, tf.TensorSpec], prep: Preprocessing, name: str) -> list[bytes]:
+    """PredictionLogs TF Serving replays at load, one per signature, so a load exercises every one."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-    request = predict_pb2.PredictRequest(
-        model_spec=model_pb2.ModelSpec(name=name, signature_name=DEFAULT_SIGNATURE))
-    for key, spec in specs.items():
-        zeros = np.zeros([1, *spec.shape[1:]], spec.dtype.as_numpy_dtype)
-        request.inputs[key].CopyFrom(tf.make_tensor_proto(zeros))
-    log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-    return [log.SerializeToString()]
+    requests = {DEFAULT_SIGNATURE: {k: np.zeros([1, *spec.shape[1:]], spec.dtype.as_numpy_dtype)
+                                    for k, spec in specs.items()},
+                RECORDS_SIGNATURE: {"records": np.array([warmup_record(prep)], dtype=object)},
+                METADATA_SIGNATURE: {METADATA_PROBE: np.int32(0)}}
+    logs = []
+    for signature, inputs in requests.items():
+        request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=name, signature_name=signature))
+        for key, value in inputs.items():
+            request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+        log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+        logs.append(log.SerializeToString())
+    return logs
 
 
 def export_model(model, prep: Preprocessing, base: str, name: str, version: int | None = None) -> str:
@@ -234,19 +266,19 @@ def export_model(model, prep: Preprocessing, base: str, name: str, version: int 
         raise ValueError(f"version must be a positive integer, got {version}")
     if version in existing:
         raise FileExistsError(f"{existing[version]} already exists; pick another --version")
-    module = ServingModule(model, prep)
+    signatures = ServingSignatures(model, prep)
     final = os.path.join(model_dir, str(version))
     # Object stores (gs://) cannot rename folders: write in place there.
     staging = final if "://" in base else os.path.join(model_dir, f".staging-{version}-{os.getpid()}")
     if tf.io.gfile.exists(staging):
         tf.io.gfile.rmtree(staging)
-    tf.saved_model.save(module, staging, signatures=module.signatures())
+    signatures.archive().write_out(staging, verbose=False)
     extra = os.path.join(staging, ASSETS_EXTRA)
     tf.io.gfile.makedirs(extra)
     with tf.io.gfile.GFile(os.path.join(extra, PREPROCESSING_FILE), "w") as f:
         f.write(prep.to_json())
     with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
-        for record in warmup_records(module.specs, name):
+        for record in warmup_records(signatures.specs, prep, name):
             writer.write(record)
     if staging != final:
         tf.io.gfile.rename(staging, final)

@@ -1,13 +1,17 @@
-"""The constants that turn a video into a model's inputs, as carried by an export.
+"""What an export promises its consumers: its layout, signature names and preprocessing constants.
 
-The exporter writes them (JSON asset plus a `metadata` signature); the client,
-the embedded server and the Beam prediction job read them back, so nobody has
-to know how a model was trained to feed it the same inputs it saw then.
+The exporter writes the constants (JSON asset plus a `metadata` signature); the
+client, the embedded server and the Beam prediction job read them back, so
+nobody has to know how a model was trained to feed it the same inputs it saw
+then. It sits below the trainer, the Beam jobs and the servers, which all use it.
 """
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
+
+import tensorflow as tf
 
 from media.flow import canonical_algorithm
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
@@ -85,3 +89,34 @@ class Preprocessing:
                 raise ValueError(f"{source}: missing field {key!r}")
             data[key] = tuple(data[key])
         return cls(**data)
+
+
+def version_dirs(model_dir: str) -> dict[int, str]:
+    """Integer version -> path, for the numeric folders under `<base>/<name>` (TF Serving's layout)."""
+    if not tf.io.gfile.isdir(model_dir):
+        return {}
+    out = {}
+    for entry in tf.io.gfile.listdir(model_dir):
+        entry = entry.rstrip("/")
+        if entry.isdigit():
+            out[int(entry)] = f"{model_dir.rstrip('/')}/{entry}"
+    return out
+
+
+def resolve_export(model_dir: str) -> str:
+    """A version folder as given, or the highest integer version under `<base>/<name>`."""
+    model_dir = model_dir.rstrip("/")
+    if tf.io.gfile.exists(f"{model_dir}/saved_model.pb"):
+        return model_dir
+    versions = version_dirs(model_dir)
+    if not versions:
+        raise FileNotFoundError(f"{model_dir}: neither a SavedModel nor a folder of integer versions")
+    return versions[max(versions)]
+
+
+def read_preprocessing(export_dir: str) -> Preprocessing:
+    path = os.path.join(export_dir, ASSETS_EXTRA, PREPROCESSING_FILE)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{path}: missing; was this exported with python -m tfx_models.export?")
+    with tf.io.gfile.GFile(path) as f:
+        return Preprocessing.from_json(f.read(), path)

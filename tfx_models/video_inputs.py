@@ -13,7 +13,7 @@ from media.flow import FlowEstimator, compute_flows
 from media.quantize import decode_jpeg, encode_jpeg, stored_flow
 from media.stacking import video_test_batch
 from media.video import VideoDecodeError, read_video, resize_short_side
-from serving.preprocessing import Preprocessing
+from tfx_models.export_contract import Preprocessing
 
 # The ingest job refuses frames smaller than this on a side (beam_pipelines.ingest_transforms.MIN_SIDE).
 MIN_SIDE = 16
