@@ -21,7 +21,10 @@ Spatio-temporal modes over the T snippets (Table 3):
 - "2d_conv_3d_pool": fuse each snippet, then 3D max pooling over all T snippets
   in place of the tower's pool after conv5 (same spatial window and stride).
 - "3d_conv_3d_pool": 3x3x3 conv fusion over (T, H, W), then 3D max pooling.
-The 3D modes fuse at conv5 (the pooling they replace follows conv5).
+The 3D modes fuse at conv5 (the pooling they replace follows conv5); a kept
+temporal tower then pools its own conv5 maps in 3D too, as the authors' code
+does. Bilinear fusion is itself a pooling: per snippet in "2d_conv_2d_pool"
+(logits averaged over T), over all T snippets' locations in "2d_conv_3d_pool".
 """
 from __future__ import annotations
 
@@ -201,7 +204,7 @@ def build_conv_fusion(spatial: keras.Model, temporal: keras.Model, *, num_classe
             fused_per_snippet = True
 
     if keep_temporal:
-        if pooled_3d and fusion_layer == "conv5":
+        if pooled_3d:
             pool, replaced = _pool_3d(temporal, "temporal_pool3d")
             pooled = pool(per_clip(xt, "temporal_map_clip"))
             temporal_features = _top(temporal, fusion_layer, pooled.shape[1:], after=replaced)(pooled)
