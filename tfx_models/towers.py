@@ -19,9 +19,10 @@ from tfx_models.layers import CeilModePadding, InputScaling, LocalResponseNormal
 IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
 IMAGENET_STD_RGB = (58.393, 57.12, 57.375)
 
-# keras.applications layers whose outputs stand for conv1..conv5.
+# keras.applications layers whose outputs stand for conv1..conv5: after the last ReLU of each
+# block, before its pooling (where fusion taps them; ResNet50's *_out layers are post-ReLU).
 APPLICATION_ENDPOINTS = {
-    "vgg16": ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool"),
+    "vgg16": ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"),
     "resnet50": ("conv1_relu", "conv2_block3_out", "conv3_block4_out", "conv4_block6_out",
                  "conv5_block3_out"),
 }
