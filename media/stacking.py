@@ -193,11 +193,50 @@ def test_positions(num_frames: int, stream: str, *, count: int = 25, length: int
     raise ValueError(f"stream must be one of {STREAMS}, got {stream!r}")
 
 
+def snippet_test_starts(num_fields: int, *, count: int, length: int, bidirectional: bool, snippets: int,
+                        stride: int) -> np.ndarray:
+    """[count, T] volume starts: `count` clips equally spaced over the video, each T snippets
+    `stride` frames apart, clipped to the valid starts (as the training sampler does)."""
+    low, high = start_range(num_fields, length, bidirectional)
+    firsts = equally_spaced(low, max(low, high - (snippets - 1) * stride), count)
+    return np.clip(firsts[:, None] + stride * np.arange(snippets), low, high)
+
+
+def joint_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"), num_frames: int = 25,
+                     crops: int = 10, crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
+                     bidirectional: bool = False, mean_subtraction: bool = True, snippets: int = 1,
+                     snippet_stride: int = 10) -> dict:
+    """Test inputs of a model that sees its streams together: for each of num_frames clips and
+    each crop, T snippets whose RGB frame and flow volume start at the same frame and share the
+    crop. {"rgb": [N,T,c,c,3], "flow": [N,T,c,c,2L]} (no T axis when T=1), N = num_frames*crops."""
+    if flow is None or len(flow) == 0:
+        raise ValueError("a joint model needs flow (at least two frames)")
+    starts = snippet_test_starts(len(flow), count=num_frames, length=length, bidirectional=bidirectional,
+                                 snippets=snippets, stride=snippet_stride)
+    images = {}
+    if "spatial" in streams:
+        images["rgb"] = [[resize_to_cover(np.asarray(frames[int(t)], np.float32), crop_size, False) for t in clip]
+                         for clip in starts]
+    if "temporal" in streams:
+        images["flow"] = [[resize_to_cover(flow_volume(flow, backward_flow, int(t), length=length, stacking=stacking,
+                                                       bidirectional=bidirectional, mean_subtraction=mean_subtraction),
+                                           crop_size, True) for t in clip] for clip in starts]
+    height, width = next(iter(images.values()))[0][0].shape[:2]
+    boxes = crop_boxes(height, width, crop_size, crops)
+    out = {}
+    for key, clips in images.items():
+        batch = np.stack([np.stack([crop(image, top, left, crop_size, flip, key == "flow") for image in clip])
+                          for clip in clips for top, left, flip in boxes])
+        out[key] = batch[:, 0] if snippets == 1 else batch
+    return out
+
+
 def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"),
                      num_frames: int = 25, crops: int = 10, crop_size: int = 224,
                      length: int = 10, stacking: str = "optical_flow",
                      bidirectional: bool = False, mean_subtraction: bool = True) -> dict:
-    """All test inputs of one video: {"rgb": [N,c,c,3], "flow": [N,c,c,2L]}, N = num_frames*crops.
+    """All test inputs of one video for separate streams: {"rgb": [N,c,c,3], "flow": [N,c,c,2L]},
+    N = num_frames*crops; each stream spreads its frames over its own valid range.
 
     Inputs are ordered frame-major: the crops of the first sampled frame first,
     in crop_boxes order. Class scores are averaged over the N inputs.
@@ -226,3 +265,15 @@ def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "t
         out[key] = np.stack([crop(image, top, left, crop_size, flip, is_flow)
                              for image in images for top, left, flip in boxes])
     return out
+
+
+def evaluation_batch(frames, flow, backward_flow=None, *, joint: bool = False, snippets: int = 1,
+               snippet_stride: int = 10, **options) -> dict:
+    """A video's test inputs for a model of separate streams (video_test_batch) or of joint ones
+    (joint_test_batch): the one place that decides which frames and crops a video contributes."""
+    if joint:
+        return joint_test_batch(frames, flow, backward_flow, snippets=snippets, snippet_stride=snippet_stride,
+                                **options)
+    if snippets != 1:
+        raise ValueError("snippets > 1 needs a joint model")
+    return video_test_batch(frames, flow, backward_flow, **options)

@@ -18,8 +18,9 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from media.records import decode_record, encode_record
 from media.flow import FlowEstimator, compute_flows
+from media.records import decode_record, encode_record
+from media.stacking import evaluation_batch
 from media.video import resize_short_side
 from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
 from tfx_models import export
@@ -43,8 +44,22 @@ def multi_task_model() -> keras.Model:
     return keras.Model({"flow": inputs}, outputs, name="multitask")
 
 
+def conv_fusion_model(snippets: int = 1, mode: str = "2d_conv_2d_pool", keep_temporal: bool = True):
+    from tfx_models.conv_fusion import build_conv_fusion, build_towers
+
+    keras.utils.set_random_seed(4)
+    towers = build_towers(crop_size=32, length=2, width=0.125)
+    return build_conv_fusion(towers["spatial"], towers["temporal"], num_classes={"toy": len(CLASSES)}, fusion="conv",
+                             fusion_layer="conv5", mode=mode, num_snippets=snippets, keep_temporal=keep_temporal)
+
+
 # One entry per exported model kind; later kinds join this table.
 CASES = {
+    "conv_fusion": lambda: (conv_fusion_model(), preprocessing(("spatial", "temporal"), kind="conv_fusion",
+                                                               joint=True)),
+    "conv_fusion_3d": lambda: (conv_fusion_model(3, "3d_conv_3d_pool", False),
+                               preprocessing(("spatial", "temporal"), kind="conv_fusion", joint=True, snippets=3,
+                                             snippet_stride=2)),
     "spatial": lambda: (stream_model("spatial"), preprocessing(("spatial",))),
     "temporal": lambda: (stream_model("temporal", seed=1), preprocessing()),
     "temporal_bidirectional": lambda: (stream_model("temporal", seed=3), preprocessing(bidirectional=True)),
@@ -65,10 +80,12 @@ def exported(request, tmp_path_factory):
 def inputs_for(prep, rows: int = 3, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     batch = {}
+    time = (prep.snippets,) if prep.snippets > 1 else ()
     if "spatial" in prep.streams:
-        batch["rgb"] = rng.integers(0, 256, (rows, prep.crop_size, prep.crop_size, 3), dtype=np.uint8)
+        batch["rgb"] = rng.integers(0, 256, (rows, *time, prep.crop_size, prep.crop_size, 3), dtype=np.uint8)
     if "temporal" in prep.streams:
-        batch["flow"] = rng.normal(0, 3, (rows, prep.crop_size, prep.crop_size, 2 * prep.length)).astype(np.float32)
+        batch["flow"] = rng.normal(0, 3, (rows, *time, prep.crop_size, prep.crop_size, 2 * prep.length)
+                                   ).astype(np.float32)
     return batch
 
 
@@ -104,6 +121,25 @@ def test_every_signature_runs_in_the_cpp_loader_and_matches_in_memory(exported):
     meta = runner.run("metadata", {"probe": np.int32(0)})
     assert [c.decode() for c in meta["classes"]] == list(CLASSES)
     assert int(meta["length"]) == prep.length and bool(meta["bidirectional"]) == prep.bidirectional
+    assert meta["kind"].item().decode() == prep.kind and bool(meta["joint"]) == prep.joint
+    runner.close()
+
+
+def test_record_signature_samples_as_the_evaluator_does(exported):
+    """predict_records' in-graph sampling == media.stacking's centre-crop test batch through serving_default."""
+    path, _, prep = exported
+    runner = SavedModelRunner(path, replay_warmup=False)
+    serialized = video_record(prep)
+    record = decode_record(serialized)
+    batch = evaluation_batch(record.frames, record.flow, record.backward_flow, joint=prep.joint,
+                             snippets=prep.snippets, snippet_stride=prep.snippet_stride, streams=prep.streams,
+                             num_frames=prep.record_frames, crops=1, crop_size=prep.crop_size, length=prep.length,
+                             stacking=prep.stacking, bidirectional=prep.bidirectional,
+                             mean_subtraction=prep.mean_subtraction)
+    inputs = {k: (np.round(v).astype(np.uint8) if k == "rgb" else v.astype(np.float32)) for k, v in batch.items()}
+    expected = runner.run("serving_default", inputs)["probabilities"].mean(axis=0)
+    got = runner.run("predict_records", {"records": np.array([serialized], dtype=object)})["probabilities"][0]
+    np.testing.assert_allclose(got, expected, atol=2e-3)
     runner.close()
 
 

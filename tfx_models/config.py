@@ -14,6 +14,9 @@ import typing
 from dataclasses import dataclass, field
 
 STREAMS = ("spatial", "temporal")
+FUSION_TYPES = ("sum", "max", "concat", "conv", "bilinear")
+FUSION_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
+FUSION_MODES = ("2d_conv_2d_pool", "2d_conv_3d_pool", "3d_conv_3d_pool")
 ARCHITECTURES = ("cnn_m_2048", "vgg16", "resnet50")
 STACKINGS = ("optical_flow", "trajectory")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -33,16 +36,37 @@ class DataConfig:
     mean_subtraction: bool = True
     flip: bool = True
     color_jitter: bool = True
+    # Models over T snippets (Feichtenhofer et al. 2016, Sect. 3.2): sample t, t+tau, ...,
+    # tau drawn per sample from snippet_stride = (min, max) frames; testing uses their midpoint.
+    snippets: int = 1
+    snippet_stride: tuple[int, ...] = (5, 15)
 
 
 @dataclass
 class ModelConfig:
+    # What is built, trained, evaluated and served: a key of tfx_models.model_kinds.KINDS.
+    kind: str = "stream"
     architecture: str = "cnn_m_2048"
     width: float = 1.0  # multiplies conv filters and fc units (CNN-M) for small machines
     dropout: float = 0.5  # Table 1: 0.5 or 0.9
     weights: str | None = None  # None (from scratch), "imagenet", or a local .h5/.weights.h5
     train_tower: bool = True  # False: only the last layer is trained (Table 1a)
     flow_scale: float = 0.2  # flow input multiplier: pixels -> roughly unit range
+
+
+@dataclass
+class FusionConfig:
+    """Where and how two towers are fused (kind conv_fusion; Feichtenhofer et al. 2016)."""
+
+    type: str = "conv"
+    layer: str = "conv5"
+    mode: str = "2d_conv_2d_pool"
+    keep_temporal: bool = False  # the paper's final model: the temporal tower keeps its own loss
+    train_from_fusion: bool = True  # freeze the towers up to the fusion point
+    # Trained single-stream run dirs whose weights initialise the towers (the paper fuses
+    # pre-trained streams); None starts that tower from scratch.
+    spatial_run: str | None = None
+    temporal_run: str | None = None
 
 
 @dataclass
@@ -68,6 +92,7 @@ class ExperimentConfig:
     name: str = "experiment"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -78,7 +103,13 @@ def _choice(key: str, value, allowed) -> None:
 
 def validate(config: ExperimentConfig) -> ExperimentConfig:
     """Checks values that types alone cannot; errors name the key."""
-    d, m, t = config.data, config.model, config.train
+    d, m, t, f = config.data, config.model, config.train, config.fusion
+    from tfx_models.model_kinds import KINDS  # the registry imports the builders, which import this
+
+    _choice("model.kind", m.kind, sorted(KINDS))
+    _choice("fusion.type", f.type, FUSION_TYPES)
+    _choice("fusion.layer", f.layer, FUSION_LAYERS)
+    _choice("fusion.mode", f.mode, FUSION_MODES)
     _choice("data.stream", d.stream, STREAMS)
     _choice("data.stacking", d.stacking, STACKINGS)
     _choice("model.architecture", m.architecture, ARCHITECTURES)
@@ -88,7 +119,7 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
                 "train.steps": t.steps, "train.batch_size": t.batch_size,
                 "train.learning_rate": t.learning_rate, "train.checkpoint_every": t.checkpoint_every,
                 "train.keep_checkpoints": t.keep_checkpoints, "train.log_every": t.log_every,
-                "model.flow_scale": m.flow_scale}
+                "model.flow_scale": m.flow_scale, "data.snippets": d.snippets}
     for key, value in positive.items():
         if value <= 0:
             raise ValueError(f"config {key}={value!r}: must be > 0")
@@ -98,6 +129,8 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
         raise ValueError(f"config train.weight_decay={t.weight_decay!r}: must be >= 0")
     if any(not 0.0 < f < 1.0 for f in t.lr_drops) or list(t.lr_drops) != sorted(t.lr_drops):
         raise ValueError(f"config train.lr_drops={t.lr_drops!r}: increasing fractions in (0, 1)")
+    if len(d.snippet_stride) != 2 or not 1 <= d.snippet_stride[0] <= d.snippet_stride[1]:
+        raise ValueError(f"config data.snippet_stride={d.snippet_stride!r}: (min, max) frames, 1 <= min <= max")
     if d.bidirectional and d.length % 2:
         raise ValueError(f"config data.length={d.length}: bidirectional stacking needs an even L")
     if not m.train_tower and m.weights is None:
@@ -157,7 +190,7 @@ def _check_value(key: str, value, annotation):
     return value
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "fusion": FusionConfig, "train": TrainConfig}
 
 
 def from_dict(raw: dict, source: str = "config") -> ExperimentConfig:

@@ -6,7 +6,11 @@ softmax over those inputs. Rows: each spatial model, each temporal model (one
 per input configuration), and for a spatial + temporal pair fusion by averaging
 and by a linear SVM trained on the training videos' scores.
 
-    python -m tfx_models.evaluate --spatial RUN --temporal RUN [--temporal RUN2] --out DIR
+    python -m tfx_models.evaluate --spatial RUN --temporal RUN [--temporal RUN2] [--run RUN ...] --out DIR
+
+`--run` takes a run of any model kind (e.g. conv_fusion): a model that sees
+both streams gets joint test inputs (RGB frame and flow volume from the same
+frame and crop, T snippets per input), as its training sampler drew them.
 
 Runs are grouped into splits by the record dir they are evaluated on (their
 own, or --records); results.md shows each split and the mean over splits.
@@ -35,12 +39,18 @@ SVM_ROW = "Two-stream: fusion by SVM"
 class InputConfig:
     """How a model's test inputs are built (shared between models with equal configs)."""
 
-    stream: str
+    stream: str  # "spatial", "temporal", or "joint" (both streams into one model)
     crop_size: int
     length: int = 10
     stacking: str = "optical_flow"
     bidirectional: bool = False
     mean_subtraction: bool = True
+    snippets: int = 1
+    snippet_stride: int = 10
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return ("spatial", "temporal") if self.stream == "joint" else (self.stream,)
 
 
 @dataclass
@@ -60,20 +70,30 @@ def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
                 num_classes: int) -> EvalModel:
     """Checks a model against the I/O contract and reads its input configuration."""
     shapes = _input_shapes(model)
+    snippets = 1
     if set(shapes) == {"rgb"}:
         stream, (crop_size, _, _) = "spatial", shapes["rgb"]
         length = 10
     elif set(shapes) == {"flow"}:
         stream, (crop_size, _, channels) = "temporal", shapes["flow"]
         length = channels // 2
+    elif set(shapes) == {"rgb", "flow"}:
+        stream, flow_shape = "joint", shapes["flow"]
+        if len(flow_shape) == 4:
+            snippets, flow_shape = flow_shape[0], flow_shape[1:]
+        crop_size, _, channels = flow_shape
+        length = channels // 2
     else:
-        raise ValueError(f"model {label!r}: inputs {sorted(shapes)}; expected one stream, "
-                         "'rgb' [N,c,c,3] or 'flow' [N,c,c,2L]")
-    config = InputConfig(stream=stream, crop_size=int(crop_size), length=int(length))
+        raise ValueError(f"model {label!r}: inputs {sorted(shapes)}; expected 'rgb' [N,(T,)c,c,3] and/or "
+                         "'flow' [N,(T,)c,c,2L]")
+    config = InputConfig(stream=stream, crop_size=int(crop_size), length=int(length), snippets=int(snippets))
+    if settings.get("snippet_stride"):
+        low, high = settings["snippet_stride"]
+        config = replace(config, snippet_stride=int(round((low + high) / 2)))
     for key in ("stacking", "bidirectional", "mean_subtraction"):
-        if stream == "temporal" and settings.get(key) is not None:
+        if stream != "spatial" and settings.get(key) is not None:
             config = replace(config, **{key: settings[key]})
-    for key in ("crop_size", "length") if stream == "temporal" else ("crop_size",):
+    for key in ("crop_size", "length") if stream != "spatial" else ("crop_size",):
         if settings.get(key) is not None and settings[key] != getattr(config, key):
             raise ValueError(f"model {label!r}: settings {key}={settings[key]} but its input "
                              f"implies {getattr(config, key)}")
@@ -91,10 +111,18 @@ def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
     return EvalModel(label, model, config, output)
 
 
-def describe(inputs: InputConfig) -> str:
+def describe(inputs: InputConfig, run_info: dict | None = None) -> str:
     """A row label in the paper's words, e.g. 'Temporal: optical flow stacking, L=10, mean subtraction'."""
     if inputs.stream == "spatial":
         return "Spatial"
+    if inputs.stream == "joint":
+        fusion = (run_info or {}).get("fusion") or {}
+        where = f"{fusion.get('type', '?')} fusion at {fusion.get('layer', '?')}"
+        if inputs.snippets > 1:
+            where += f", {fusion.get('mode', '?').replace('_', ' ')}, T={inputs.snippets}"
+        if fusion.get("keep_temporal"):
+            where += ", temporal tower kept"
+        return f"{(run_info or {}).get('kind', 'joint')}: {where}"
     method = "trajectory stacking" if inputs.stacking == "trajectory" else "optical flow stacking"
     parts = [method, f"L={inputs.length}"]
     if inputs.bidirectional:
@@ -127,18 +155,19 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
         groups.setdefault(entry.inputs, []).append(entry)
     ids, labels, scores = None, None, {}
     for config, entries in groups.items():
-        key = "rgb" if config.stream == "spatial" else "flow"
+        keys = [{"spatial": "rgb", "temporal": "flow"}[s] for s in config.streams]
         videos = video_test_inputs(
-            record_dir, subset, (config.stream,), num_frames=num_frames, crops=crops,
+            record_dir, subset, config.streams, num_frames=num_frames, crops=crops,
             crop_size=config.crop_size, length=config.length, stacking=config.stacking,
-            bidirectional=config.bidirectional, mean_subtraction=config.mean_subtraction)
+            bidirectional=config.bidirectional, mean_subtraction=config.mean_subtraction,
+            joint=config.stream == "joint", snippets=config.snippets, snippet_stride=config.snippet_stride)
         group_ids, group_labels = [], []
         per_model = {e.label: [] for e in entries}
         for video in _ahead(videos):
             group_ids.append(video.id)
             group_labels.append(video.label)
             for e in entries:
-                probabilities = _predict(e.model, e.output, {key: video.features[key]}, batch_size)
+                probabilities = _predict(e.model, e.output, {k: video.features[k] for k in keys}, batch_size)
                 per_model[e.label].append(probabilities.mean(axis=0))
         if ids is not None and group_ids != ids:
             raise RuntimeError(f"{record_dir}: {subset} records were read in a different order twice")
@@ -260,22 +289,27 @@ def _split_name(record_dir: str) -> str:
 
 
 def evaluate_runs(spatial: list[str], temporal: list[str], out_dir: str, *,
-                  records: str | None = None, **options) -> dict:
-    """Loads run dirs, groups them into splits by record dir and evaluates every split."""
+                  records: str | None = None, others: list[str] = (), **options) -> dict:
+    """Loads run dirs, groups them into splits by record dir and evaluates every split.
+
+    others: runs of any model kind (their rows are labelled by kind and settings).
+    """
     from tfx_models.runs import load_model_from_run  # the training stack loads only when used
 
     by_dir: dict[str, dict] = {}
-    for run_dir in [*spatial, *temporal]:
+    for run_dir in [*spatial, *temporal, *others]:
         model, run_info = load_model_from_run(run_dir)
         record_dir = records or (run_info.get("records") or [None])[0]
         if not record_dir:
             raise ValueError(f"{run_dir}/run_info.json: no 'records'; pass --records DIR")
         group = by_dir.setdefault(os.path.realpath(record_dir),
                                   {"record_dir": record_dir, "models": {}, "settings": {}})
-        label = describe(InputConfig(stream=run_info["stream"], crop_size=run_info["crop_size"],
-                                     length=run_info["length"], stacking=run_info["stacking"],
-                                     bidirectional=run_info["bidirectional"],
-                                     mean_subtraction=run_info["mean_subtraction"]))
+        streams = run_info.get("streams") or [run_info["stream"]]
+        label = describe(InputConfig(stream=streams[0] if len(streams) == 1 else "joint",
+                                     crop_size=run_info["crop_size"], length=run_info["length"],
+                                     stacking=run_info["stacking"], bidirectional=run_info["bidirectional"],
+                                     mean_subtraction=run_info["mean_subtraction"],
+                                     snippets=run_info.get("snippets", 1)), run_info)
         if label in group["models"]:
             label = f"{label} [{os.path.basename(os.path.normpath(run_dir))}]"
         group["models"][label] = model
@@ -298,6 +332,8 @@ def main(argv=None) -> None:
                         help="spatial run dir (repeat: one per split)")
     parser.add_argument("--temporal", action="append", default=[], metavar="RUN",
                         help="temporal run dir (repeat: per split and per input configuration)")
+    parser.add_argument("--run", action="append", default=[], metavar="RUN",
+                        help="run dir of any model kind, e.g. conv_fusion (repeat)")
     parser.add_argument("--records", help="record dir to evaluate on (default: each run's own)")
     parser.add_argument("--out", required=True, help="output folder for the report")
     parser.add_argument("--subset", default="test", choices=("train", "test"))
@@ -311,9 +347,9 @@ def main(argv=None) -> None:
                         help="crops per frame for SVM features")
     parser.add_argument("--svm_c", type=float, default=1.0, help="SVM regularisation constant C")
     args = parser.parse_args(argv)
-    if not args.spatial and not args.temporal:
-        parser.error("give at least one --spatial or --temporal run dir")
-    result = evaluate_runs(args.spatial, args.temporal, args.out, records=args.records,
+    if not args.spatial and not args.temporal and not args.run:
+        parser.error("give at least one --spatial, --temporal or --run run dir")
+    result = evaluate_runs(args.spatial, args.temporal, args.out, records=args.records, others=args.run,
                            subset=args.subset, num_frames=args.num_frames, crops=args.crops,
                            batch_size=args.batch_size, svm=not args.no_svm,
                            svm_frames=args.svm_frames or args.num_frames,

@@ -129,52 +129,69 @@ class ServingSignatures:
         return self._with_top_k(self._scores(model_inputs))
 
     def _record_inputs(self, serialized):
-        """One record -> {input name: [M,c,c,ch]} for M equally spaced centre crops."""
+        """One record -> {input name: [M,(T,)c,c,ch]} for M equally spaced centre crops, sampled as
+        media.stacking's test batches are (joint models: aligned snippets)."""
         p = self.prep
         parsed = parse_record_tf(serialized)
+        frames = tf.shape(parsed["rgb"])[0]
+        tf.debugging.assert_positive(frames, message="record has no RGB frames")
         out = {}
+        if p.joint:
+            num_fields = self._assert_flow(parsed)
+            low, last_first = stacking_tf.first_snippet_range(num_fields, p.length, p.bidirectional, p.snippets,
+                                                              p.snippet_stride)
+            firsts = _equally_spaced(low, last_first, p.record_frames)
+            clips = [stacking_tf.snippet_starts(num_fields, p.length, p.bidirectional, p.snippets, p.snippet_stride,
+                                                firsts[i]) for i in range(p.record_frames)]
+            if "spatial" in p.streams:
+                out["rgb"] = self._clips(lambda t: self._frame_at(parsed, t), clips)
+            if "temporal" in p.streams:
+                out["flow"] = self._clips(lambda t: self._volume_at(parsed, t, num_fields), clips)
+            return out
         if "spatial" in p.streams:
-            frames = parsed["rgb"]
-            count = tf.shape(frames)[0]
-            tf.debugging.assert_positive(count, message="record has no RGB frames")
-            positions = _equally_spaced(0, count - 1, p.record_frames)
-            out["rgb"] = tf.stack([
-                _centre_crop(stacking_tf.resize_to_cover(
-                    decode_rgb_tf(tf.gather(frames, positions[i])),
-                    p.crop_size, False), p.crop_size, False)
-                for i in range(p.record_frames)])
+            positions = _equally_spaced(0, frames - 1, p.record_frames)
+            out["rgb"] = tf.stack([self._frame_at(parsed, positions[i]) for i in range(p.record_frames)])
         if "temporal" in p.streams:
-            out["flow"] = self._record_flow(parsed)
+            num_fields = self._assert_flow(parsed)
+            low, high = stacking_tf.start_range(num_fields, p.length, p.bidirectional)
+            positions = _equally_spaced(low, high, p.record_frames)
+            out["flow"] = tf.stack([self._volume_at(parsed, positions[i], num_fields)
+                                    for i in range(p.record_frames)])
         return out
 
-    def _record_flow(self, parsed):
-        p = self.prep
+    def _clips(self, image_at, clips):
+        stacked = tf.stack([tf.stack([image_at(clip[j]) for j in range(self.prep.snippets)]) for clip in clips])
+        return stacked[:, 0] if self.prep.snippets == 1 else stacked
+
+    def _assert_flow(self, parsed):
         num_fields = tf.shape(parsed["flow_x"])[0]
         tf.debugging.assert_positive(num_fields, message="record has no flow fields (one frame)")
-        if p.bidirectional:
+        if self.prep.bidirectional:
             tf.debugging.assert_equal(
                 tf.shape(parsed["flow_back_x"])[0], num_fields,
                 message="bidirectional model needs records ingested with backward flow")
-        low, high = stacking_tf.start_range(num_fields, p.length, p.bidirectional)
-        positions = _equally_spaced(low, high, p.record_frames)
-        bound = parsed["flow_bound"]
+        return num_fields
+
+    def _frame_at(self, parsed, t):
+        size = self.prep.crop_size
+        return _centre_crop(stacking_tf.resize_to_cover(decode_rgb_tf(tf.gather(parsed["rgb"], t)), size, False),
+                            size, False)
+
+    def _volume_at(self, parsed, start, num_fields):
+        p = self.prep
         half = p.length // 2 if p.bidirectional else p.length
-        volumes = []
-        for i in range(p.record_frames):
-            forward, backward = stacking_tf.field_indices(num_fields, positions[i], p.length, p.bidirectional)
-            fields = tf.ensure_shape(decode_flow_tf(tf.gather(parsed["flow_x"], forward),
-                                                    tf.gather(parsed["flow_y"], forward), bound),
-                                     [half, None, None, 2])
-            back = None
-            if p.bidirectional:
-                back = tf.ensure_shape(decode_flow_tf(tf.gather(parsed["flow_back_x"], backward),
-                                                      tf.gather(parsed["flow_back_y"], backward), bound),
-                                       [half, None, None, 2])
-            volume = stacking_tf.flow_volume(fields, back, stacking=p.stacking,
-                                             mean_subtraction=p.mean_subtraction)
-            volumes.append(_centre_crop(stacking_tf.resize_to_cover(volume, p.crop_size, True),
-                                        p.crop_size, True))
-        return tf.stack(volumes)
+        forward, backward = stacking_tf.field_indices(num_fields, start, p.length, p.bidirectional)
+        bound = parsed["flow_bound"]
+        fields = tf.ensure_shape(decode_flow_tf(tf.gather(parsed["flow_x"], forward),
+                                                tf.gather(parsed["flow_y"], forward), bound),
+                                 [half, None, None, 2])
+        back = None
+        if p.bidirectional:
+            back = tf.ensure_shape(decode_flow_tf(tf.gather(parsed["flow_back_x"], backward),
+                                                  tf.gather(parsed["flow_back_y"], backward), bound),
+                                   [half, None, None, 2])
+        volume = stacking_tf.flow_volume(fields, back, stacking=p.stacking, mean_subtraction=p.mean_subtraction)
+        return _centre_crop(stacking_tf.resize_to_cover(volume, p.crop_size, True), p.crop_size, True)
 
     def _predict_records(self, records):
         m = self.prep.record_frames
@@ -204,6 +221,10 @@ class ServingSignatures:
             "flow_bound": tf.constant(p.flow_bound, tf.float32),
             "jpeg_quality": tf.constant(p.jpeg_quality),
             "record_frames": tf.constant(p.record_frames),
+            "kind": tf.constant(p.kind),
+            "joint": tf.constant(p.joint),
+            "snippets": tf.constant(p.snippets),
+            "snippet_stride": tf.constant(p.snippet_stride),
         }
 
 
@@ -314,17 +335,19 @@ def write_server_configs(base: str, model_root: str | None = None) -> None:
 
 def preprocessing_from_runs(run_infos: list[dict], *, task: str | None, record_frames: int,
                             top_k: int) -> Preprocessing:
-    """Merge run_info.json of one stream, or of a spatial and a temporal run for a fusion."""
-    streams = tuple(info["stream"] for info in run_infos)
+    """Merge run_info.json of one run (any kind), or of a spatial and a temporal run for late fusion."""
+    per_run = [tuple(info.get("streams") or [info["stream"]]) for info in run_infos]
+    streams = [s for run in per_run for s in run]
     if len(set(streams)) != len(streams):
-        raise ValueError(f"two-stream export needs one spatial and one temporal run, got {streams}")
+        raise ValueError(f"late fusion export needs one spatial and one temporal run, got {per_run}")
     class_lists = [_classes(info, task) for info in run_infos]
     if any(c != class_lists[0] for c in class_lists[1:]):
         raise ValueError("the runs were trained on different class lists; late fusion needs the same")
-    temporal = next((i for i in run_infos if i["stream"] == "temporal"), run_infos[0])
+    temporal = next((i for i, run in zip(run_infos, per_run) if "temporal" in run), run_infos[0])
     flow = temporal.get("flow") or {}
     # run_info's size is the records' short side; 0 means frames were stored unresized.
     size = temporal.get("size", flow.get("size"))
+    stride = temporal.get("snippet_stride") or (10, 10)
     return Preprocessing(
         streams=tuple(sorted(streams)), classes=tuple(class_lists[0][1]), task=class_lists[0][0],
         crop_size=int(run_infos[0]["crop_size"]), length=int(temporal.get("length", 10)),
@@ -334,7 +357,10 @@ def preprocessing_from_runs(run_infos: list[dict], *, task: str | None, record_f
         size=256 if size is None else int(size),
         stride=int(temporal.get("stride") or 1), max_frames=int(temporal.get("max_frames") or 0),
         flow_algorithm=flow.get("algorithm", "dis_fast"), flow_bound=float(flow.get("bound", 20.0)),
-        jpeg_quality=int(flow.get("jpeg_quality", 90)), record_frames=record_frames, top_k=top_k)
+        jpeg_quality=int(flow.get("jpeg_quality", 90)), record_frames=record_frames, top_k=top_k,
+        kind="late_fusion" if len(run_infos) > 1 else run_infos[0].get("kind", "stream"),
+        joint=len(run_infos) == 1 and len(per_run[0]) > 1, snippets=int(temporal.get("snippets", 1)),
+        snippet_stride=int(round(sum(stride) / 2)))
 
 
 def _classes(info: dict, task: str | None) -> tuple[str, list[str]]:
@@ -391,7 +417,7 @@ def main(argv=None) -> int:
     else:
         from tfx_models.models import two_stream_model
 
-        by_stream = {info["stream"]: model for model, info in loaded}
+        by_stream = {(info.get("streams") or [info["stream"]])[0]: model for model, info in loaded}
         model = two_stream_model(by_stream["spatial"], by_stream["temporal"], task=prep.task or None)
     path = export_model(model, prep, args.base, args.name, args.version)
     if args.config_model_root:

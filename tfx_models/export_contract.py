@@ -47,6 +47,12 @@ class Preprocessing:
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     task: str = ""                    # dataset whose head is served (multi-task models)
     record_frames: int = 5            # test frames predict_records samples in-graph (centre crop)
+    kind: str = "stream"              # the model kind (tfx_models.model_kinds), or "late_fusion" of two runs
+    # True when one model sees both streams: its RGB frame and flow volume start at the same
+    # frame and share the crop (media.stacking.joint_test_batch), T snippets per input.
+    joint: bool = False
+    snippets: int = 1
+    snippet_stride: int = 10          # frames between test snippets
     top_k: int = 5
     extra: dict = field(default_factory=dict)
 
@@ -62,6 +68,8 @@ class Preprocessing:
         canonical_algorithm(self.flow_algorithm)
         if self.crop_size < 1 or self.record_frames < 1 or self.top_k < 1:
             raise ValueError("crop_size, record_frames and top_k must be positive")
+        if self.snippets < 1 or self.snippet_stride < 1:
+            raise ValueError("snippets and snippet_stride must be positive")
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -81,15 +81,10 @@ def _spatial_sample(seed, record, *, crop_size: int, flip: bool, color_jitter: b
     return {"rgb": rgb}
 
 
-def _temporal_sample(seed, record, *, crop_size: int, length: int, stacking: str,
-                     bidirectional: bool, mean_subtraction: bool, flip: bool,
-                     record_dir: str) -> dict:
-    seeds = tf.random.experimental.stateless_split(seed, 2)
+def _flow_volume_at(record, start, *, length: int, stacking: str, bidirectional: bool,
+                    mean_subtraction: bool, record_dir: str) -> tf.Tensor:
+    """The full-frame volume [H,W,2L] of the L fields starting at `start`."""
     fields = tf.size(record["flow_x"])
-    tf.debugging.Assert(fields > 0, [f"{record_dir}: record", record["id"],
-                                     "has no flow fields (needs at least two frames)"])
-    low, high = stacking_tf.start_range(fields, length, bidirectional)
-    start = tf.random.stateless_uniform([], seeds[0], low, high + 1, dtype=tf.int32)
     forward, backward = stacking_tf.field_indices(fields, start, length, bidirectional)
     bound = record["flow_bound"]
     forward_fields = decode_flow_tf(tf.gather(record["flow_x"], forward),
@@ -103,16 +98,68 @@ def _temporal_sample(seed, record, *, crop_size: int, length: int, stacking: str
                                          tf.gather(record["flow_back_y"], backward), bound)
     volume = stacking_tf.flow_volume(forward_fields, backward_fields, stacking=stacking,
                                      mean_subtraction=mean_subtraction)
-    volume = tf.ensure_shape(volume, [None, None, 2 * length])
+    return tf.ensure_shape(volume, [None, None, 2 * length])
+
+
+def _assert_has_flow(record, record_dir: str) -> tf.Tensor:
+    fields = tf.size(record["flow_x"])
+    tf.debugging.Assert(fields > 0, [f"{record_dir}: record", record["id"],
+                                     "has no flow fields (needs at least two frames)"])
+    return fields
+
+
+def _temporal_sample(seed, record, *, crop_size: int, length: int, stacking: str,
+                     bidirectional: bool, mean_subtraction: bool, flip: bool,
+                     record_dir: str) -> dict:
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    fields = _assert_has_flow(record, record_dir)
+    low, high = stacking_tf.start_range(fields, length, bidirectional)
+    start = tf.random.stateless_uniform([], seeds[0], low, high + 1, dtype=tf.int32)
+    volume = _flow_volume_at(record, start, length=length, stacking=stacking, bidirectional=bidirectional,
+                             mean_subtraction=mean_subtraction, record_dir=record_dir)
     return {"flow": augment.random_crop_flip(volume, crop_size, is_flow=True, flip=flip,
                                              seed=seeds[1])}
 
 
-def _source_samples(record_dir: str, task: int, stream: str, *, crop_size: int, length: int,
+def _joint_sample(seed, record, *, streams: tuple[str, ...], snippets: int, snippet_stride: tuple[int, int],
+                  crop_size: int, length: int, stacking: str, bidirectional: bool, mean_subtraction: bool,
+                  flip: bool, color_jitter: bool, record_dir: str) -> dict:
+    """T snippets at t, t+tau, ... (tau drawn from snippet_stride), each the RGB frame at its
+    start and/or the L-field volume starting there; one crop and flip for every image of the
+    sample (a flip negates flow x). Shapes [T,c,c,C], or [c,c,C] when T=1."""
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    fields = _assert_has_flow(record, record_dir)
+    stride = tf.random.stateless_uniform([], seeds[0], snippet_stride[0], snippet_stride[1] + 1, dtype=tf.int32)
+    low, last_first = stacking_tf.first_snippet_range(fields, length, bidirectional, snippets, stride)
+    first = tf.random.stateless_uniform([], seeds[1], low, last_first + 1, dtype=tf.int32)
+    starts = stacking_tf.snippet_starts(fields, length, bidirectional, snippets, stride, first)
+    images = {"rgb": [], "flow": []}
+    for i in range(snippets):
+        if "spatial" in streams:
+            images["rgb"].append(stacking_tf.resize_to_cover(decode_rgb_tf(record["rgb"][starts[i]]), crop_size, False))
+        if "temporal" in streams:
+            volume = _flow_volume_at(record, starts[i], length=length, stacking=stacking,
+                                     bidirectional=bidirectional, mean_subtraction=mean_subtraction,
+                                     record_dir=record_dir)
+            images["flow"].append(stacking_tf.resize_to_cover(volume, crop_size, True))
+    shape = tf.shape(next(v for v in images.values() if v)[0])
+    top, left, mirror = augment.random_box(shape[0], shape[1], crop_size, flip=flip, seed=seeds[2])
+    out = {}
+    for key, stack in images.items():
+        if not stack:
+            continue
+        crops = [stacking_tf.crop(image, top, left, crop_size, mirror, key == "flow") for image in stack]
+        if key == "rgb" and color_jitter:
+            crops = [augment.color_jitter(image, seeds[3]) for image in crops]
+        out[key] = crops[0] if snippets == 1 else tf.stack(crops)
+    return out
+
+
+def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, crop_size: int, length: int,
                     stacking: str, bidirectional: bool, mean_subtraction: bool, flip: bool,
-                    color_jitter: bool, seed: int | None,
+                    color_jitter: bool, snippets: int, snippet_stride: tuple[int, int], seed: int | None,
                     input_context: tf.distribute.InputContext | None) -> tf.data.Dataset:
-    info = _check_source(record_dir, stream, bidirectional)
+    info = _check_source(record_dir, "temporal" if "temporal" in streams else "spatial", bidirectional)
     files = list_shards(record_dir, "train")
     deterministic = seed is not None
     shards = tf.data.Dataset.from_tensor_slices(files)
@@ -130,13 +177,19 @@ def _source_samples(record_dir: str, task: int, stream: str, *, crop_size: int, 
     records = records.map(parse_record_tf, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     element_seeds = tf.data.Dataset.random(seed=seed).batch(2)
     balanced = _balanced(tf.data.Dataset.zip(element_seeds, records), len(info["classes"]), record_dir)
-    if stream == "spatial":
+    if streams == ("spatial",) and snippets == 1:
         sample = functools.partial(_spatial_sample, crop_size=crop_size, flip=flip,
                                    color_jitter=color_jitter)
-    else:
+    elif streams == ("temporal",) and snippets == 1:
         sample = functools.partial(_temporal_sample, crop_size=crop_size, length=length,
                                    stacking=stacking, bidirectional=bidirectional,
                                    mean_subtraction=mean_subtraction, flip=flip,
+                                   record_dir=record_dir)
+    else:
+        sample = functools.partial(_joint_sample, streams=streams, snippets=snippets,
+                                   snippet_stride=snippet_stride, crop_size=crop_size, length=length,
+                                   stacking=stacking, bidirectional=bidirectional,
+                                   mean_subtraction=mean_subtraction, flip=flip, color_jitter=color_jitter,
                                    record_dir=record_dir)
 
     def features_and_targets(seed_pair, record):
@@ -147,26 +200,33 @@ def _source_samples(record_dir: str, task: int, stream: str, *, crop_size: int, 
                         deterministic=deterministic)
 
 
-def train_dataset(sources: list[tuple[str, int]], stream: str, *, batch_size: int,
+def train_dataset(sources: list[tuple[str, int]], streams: str | tuple[str, ...], *, batch_size: int,
                   crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
                   bidirectional: bool = False, mean_subtraction: bool = True, flip: bool = True,
-                  color_jitter: bool = True, seed: int | None = None,
+                  color_jitter: bool = True, snippets: int = 1, snippet_stride: tuple[int, int] = (5, 15),
+                  seed: int | None = None,
                   input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
     """Infinite class-balanced batches (features, {"label", "task"}) from one or more tasks.
 
-    Tasks are drawn with equal probability, classes uniformly within a task.
-    With `input_context`, each input pipeline reads its own shards and yields
-    per-replica batches.
+    streams: "spatial", "temporal", or several (a model kind's streams), drawn
+    jointly per sample. Tasks are drawn with equal probability, classes
+    uniformly within a task. With `input_context`, each input pipeline reads
+    its own shards and yields per-replica batches.
     """
-    _check_stream_options(stream, length, stacking, bidirectional)
+    streams = (streams,) if isinstance(streams, str) else tuple(streams)
+    for stream in streams:
+        _check_stream_options(stream, length, stacking, bidirectional)
+    if snippets < 1:
+        raise ValueError(f"snippets must be >= 1, got {snippets}")
     if not sources:
         raise ValueError("train_dataset needs at least one (record dir, task index) source")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     per_source = [
-        _source_samples(record_dir, task, stream, crop_size=crop_size, length=length,
+        _source_samples(record_dir, task, streams, crop_size=crop_size, length=length,
                         stacking=stacking, bidirectional=bidirectional,
                         mean_subtraction=mean_subtraction, flip=flip, color_jitter=color_jitter,
+                        snippets=snippets, snippet_stride=tuple(snippet_stride),
                         seed=None if seed is None else seed + 7919 * position,
                         input_context=input_context)
         for position, (record_dir, task) in enumerate(sources)]
@@ -241,22 +301,25 @@ def _lazy_video(serialized: bytes, source: str):
 def video_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *,
                       num_frames: int = 25, crops: int = 10, crop_size: int = 224,
                       length: int = 10, stacking: str = "optical_flow",
-                      bidirectional: bool = False,
-                      mean_subtraction: bool = True) -> Iterator[VideoInputs]:
-    """Each video's test inputs (num_frames equally spaced x crops), in shard order."""
+                      bidirectional: bool = False, mean_subtraction: bool = True,
+                      joint: bool = False, snippets: int = 1, snippet_stride: int = 10) -> Iterator[VideoInputs]:
+    """Each video's test inputs (num_frames equally spaced x crops), in shard order.
+
+    joint: the streams feed one model, so their images start at the same frames
+    and share crops (media.stacking.joint_test_batch, T snippets per input).
+    """
     for stream in streams:
         _check_stream_options(stream, length, stacking, bidirectional)
     if "temporal" in streams:
         _check_source(record_dir, "temporal", bidirectional)
     for serialized in iter_records(record_dir, subset):
         context, frames, flow, backward = _lazy_video(serialized, record_dir)
+        options = dict(streams=streams, num_frames=num_frames, crops=crops, crop_size=crop_size, length=length,
+                       stacking=stacking, bidirectional=bidirectional, mean_subtraction=mean_subtraction)
         try:
-            features = np_stacking.video_test_batch(
-                frames, flow, backward, streams=streams, num_frames=num_frames, crops=crops,
-                crop_size=crop_size, length=length, stacking=stacking,
-                bidirectional=bidirectional, mean_subtraction=mean_subtraction)
+            features = np_stacking.evaluation_batch(frames, flow, backward, joint=joint, snippets=snippets,
+                                              snippet_stride=snippet_stride, **options)
         except ValueError as error:
             raise ValueError(f"{record_dir}: record {context['id']}: {error}") from None
         yield VideoInputs(id=context["id"], label=context["label"],
                           task_dataset=context["dataset"], features=features)
-

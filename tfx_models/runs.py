@@ -12,8 +12,7 @@ import json
 import keras
 import tensorflow as tf
 
-from tfx_models import checkpointing, config as config_lib
-from tfx_models.models import build_model_from_config
+from tfx_models import checkpointing, config as config_lib, model_kinds
 
 CONFIG_FILE = "config.json"
 RUN_INFO_FILE = "run_info.json"
@@ -45,8 +44,15 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
     """run_info from the resolved config and each task's dataset_info.json (in task order)."""
     d = config.data
     first = dataset_infos[0]
+    streams = model_kinds.kind_of(config).streams(config)
     return {
-        "stream": d.stream,
+        "kind": config.model.kind,
+        "streams": list(streams),
+        # One stream's name for single-stream runs (what older run_info files hold).
+        "stream": streams[0] if len(streams) == 1 else "+".join(streams),
+        "snippets": d.snippets,
+        "snippet_stride": list(d.snippet_stride),
+        "fusion": config_lib.to_dict(config)["fusion"],
         "tasks": [info["dataset"] for info in dataset_infos],
         "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},
         "crop_size": d.crop_size,
@@ -88,10 +94,12 @@ def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
     """The run's model with the weights of its newest valid checkpoint, and its run_info."""
     config = read_config(run_dir)
     run_info = read_run_info(run_dir)
-    # Pre-trained weights are already inside the checkpoint; do not read them again.
+    # Pre-trained weights and runs are already inside the checkpoint; do not read them again.
     config.model.weights = None
     config.model.train_tower = True
-    model = build_model_from_config(config, num_classes(run_info))
+    config.fusion.spatial_run = config.fusion.temporal_run = None
+    config.fusion.train_from_fusion = False
+    model = model_kinds.kind_of(config).build(config, num_classes(run_info))
     prefix = checkpointing.latest_valid_checkpoint(checkpoint_dir(run_dir))
     if prefix is None:
         raise FileNotFoundError(f"{checkpoint_dir(run_dir)}: no complete checkpoint")

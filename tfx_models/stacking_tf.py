@@ -16,6 +16,20 @@ def start_range(num_fields: tf.Tensor, length: int, bidirectional: bool) -> tupl
     return tf.constant(0), tf.maximum(0, num_fields - length)
 
 
+def snippet_starts(num_fields: tf.Tensor, length: int, bidirectional: bool, snippets: int, stride: tf.Tensor,
+                   first: tf.Tensor) -> tf.Tensor:
+    """Volume starts [T] of T snippets at first, first + stride, ... clipped to the valid starts."""
+    low, high = start_range(num_fields, length, bidirectional)
+    return tf.clip_by_value(first + stride * tf.range(snippets), low, high)
+
+
+def first_snippet_range(num_fields: tf.Tensor, length: int, bidirectional: bool, snippets: int,
+                        stride: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Inclusive range of the first snippet's start so all T snippets fit (collapsed when short)."""
+    low, high = start_range(num_fields, length, bidirectional)
+    return low, tf.maximum(low, high - (snippets - 1) * stride)
+
+
 def field_indices(num_fields: tf.Tensor, start: tf.Tensor, length: int,
                   bidirectional: bool) -> tuple[tf.Tensor, tf.Tensor]:
     count = length // 2 if bidirectional else length

@@ -20,9 +20,8 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from media.shards import read_dataset_info
-from tfx_models import checkpointing, config as config_lib, runs
-from tfx_models.losses import LossFn, classification_loss
-from tfx_models.models import build_model_from_config
+from tfx_models import checkpointing, config as config_lib, model_kinds, runs
+from tfx_models.losses import LossFn
 from tfx_models.strategy import is_chief, make_strategy, split_cpu, writable_dir
 
 
@@ -61,11 +60,14 @@ def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
     from tfx_models import input_pipeline
 
     d = config.data
+    streams = model_kinds.kind_of(config).streams(config)
+
     def dataset_fn(input_context, seed):
         return input_pipeline.train_dataset(
-            [(r, i) for i, r in enumerate(d.records)], d.stream, batch_size=config.train.batch_size,
+            [(r, i) for i, r in enumerate(d.records)], streams, batch_size=config.train.batch_size,
             crop_size=d.crop_size, length=d.length, stacking=d.stacking, bidirectional=d.bidirectional,
-            mean_subtraction=d.mean_subtraction, flip=d.flip, color_jitter=d.color_jitter, seed=seed,
+            mean_subtraction=d.mean_subtraction, flip=d.flip, color_jitter=d.color_jitter,
+            snippets=d.snippets, snippet_stride=tuple(d.snippet_stride), seed=seed,
             input_context=input_context)
     return dataset_fn
 
@@ -75,7 +77,7 @@ def _check_resumed_config(run_dir: str, config: config_lib.ExperimentConfig) -> 
         return
     old = config_lib.to_dict(runs.read_config(run_dir))
     new = config_lib.to_dict(config)
-    changed = sorted(f"{s}.{k}" for s in ("data", "model", "train") for k in new[s] if old[s][k] != new[s][k])
+    changed = sorted(f"{s}.{k}" for s in config_lib.SECTIONS for k in new[s] if old.get(s, {}).get(k) != new[s][k])
     if set(changed) - RESUMABLE_CHANGES:
         raise ValueError(f"{run_dir} holds a run with a different config (changed: {', '.join(changed)}); "
                          "use a new --run_dir")
@@ -115,7 +117,8 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
     if chief:
         _check_resumed_config(run_dir, config)
         runs.write_run_files(run_dir, config, runs.make_run_info(config, infos))
-    loss_fn = loss_fn or classification_loss(tasks)
+    kind = model_kinds.kind_of(config)
+    loss_fn = loss_fn or kind.loss(config, tasks)
     dataset_fn = dataset_fn or pipeline_dataset_fn(config)
 
     ckpt_dir = writable_dir(runs.checkpoint_dir(run_dir), strategy)
@@ -124,7 +127,7 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
     try:
         keras.utils.set_random_seed(t.seed)
         with strategy.scope():
-            model = build_model_from_config(config, num_classes)
+            model = kind.build(config, num_classes)
             optimizer = keras.optimizers.SGD(learning_rate_schedule(t), momentum=t.momentum)
             if keras.mixed_precision.global_policy().name == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -135,6 +138,10 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
                                          weights=checkpointing.model_variables(model))
         keeper = checkpointing.CheckpointKeeper(checkpoint, ckpt_dir, max_to_keep=t.keep_checkpoints)
         restored = keeper.restore_latest(runs.checkpoint_dir(run_dir))
+        if restored is None and kind.initialise is not None:
+            loaded = kind.initialise(model, config)
+            if chief and loaded:
+                print(f"initialised {len(loaded)} layers from trained runs", flush=True)
         start = int(step_var.numpy())
         if chief:
             print(f"resumed from {restored} at step {start}" if restored else f"starting {config.name} from step 0",

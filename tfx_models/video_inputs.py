@@ -11,7 +11,7 @@ import numpy as np
 
 from media.flow import FlowEstimator, compute_flows
 from media.quantize import decode_jpeg, encode_jpeg, stored_flow
-from media.stacking import video_test_batch
+from media.stacking import evaluation_batch
 from media.video import VideoDecodeError, read_video, resize_short_side
 from tfx_models.export_contract import Preprocessing
 
@@ -50,9 +50,11 @@ def video_test_inputs(path: str, prep: Preprocessing, *, num_frames: int = 25, c
                                    prep.flow_bound, prep.jpeg_quality)
     if "spatial" in prep.streams:
         frames = stored_frames(frames, prep.jpeg_quality)
-    batch = video_test_batch(frames, flow, backward, streams=prep.streams, num_frames=num_frames, crops=crops,
-                             crop_size=prep.crop_size, length=prep.length, stacking=prep.stacking,
-                             bidirectional=prep.bidirectional, mean_subtraction=prep.mean_subtraction)
+    options = dict(streams=prep.streams, num_frames=num_frames, crops=crops, crop_size=prep.crop_size,
+                   length=prep.length, stacking=prep.stacking, bidirectional=prep.bidirectional,
+                   mean_subtraction=prep.mean_subtraction)
+    batch = evaluation_batch(frames, flow, backward, joint=prep.joint, snippets=prep.snippets,
+                       snippet_stride=prep.snippet_stride, **options)
     if "rgb" in batch:
         batch["rgb"] = np.clip(np.round(batch["rgb"]), 0, 255).astype(np.uint8)
     if "flow" in batch:
