@@ -4,7 +4,12 @@ PY := $(VENV)/bin/python
 # The demo's outputs; override with `make demo OUT=/some/dir`.
 OUT ?= out/demo
 
-.PHONY: demo test venv clean bench
+# Beam's portable runner (Prism) at the Beam version pinned in requirements.txt, built from
+# the Go module proxy; the portable-runner tests skip without it (.ci/run builds it first).
+BEAM_VERSION := $(shell sed -n 's/^apache-beam==//p' requirements.txt)
+PRISM := .cache/prism/prism-$(BEAM_VERSION)
+
+.PHONY: demo test venv clean bench prism
 
 venv: $(VENV)/.installed
 
@@ -14,6 +19,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+prism: $(PRISM)
+
+$(PRISM):
+	mkdir -p $(@D)
+	GOBIN=$(CURDIR)/$(@D)/bin GOFLAGS=-buildvcs=false go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$(BEAM_VERSION)
+	mv $(@D)/bin/prism $@
 
 demo: venv
 	OUT=$(OUT) PY=$(PY) bash scripts/demo.sh

@@ -1,0 +1,213 @@
+"""Beam's portable runner on loopback: the Prism job server and a Python SDK worker pool,
+each in its own process, so our jobs run through the Runner API and the Fn API exactly
+as they would on Flink, Spark or Dataflow (the pipeline proto, artifact staging, gRPC
+control and data channels, SDK harness in another process), not in-process.
+
+Why Prism and not Flink: Beam's Flink runner needs the job server jar
+`org.apache.beam:beam-runners-flink-<flink>-job-server`, and the Maven Central served
+to these machines refuses every `org.apache.beam:beam-runners-*` artifact (README,
+"Runners").  Prism is Beam's own portable runner, written in Go; `make prism` builds it
+with `go install` from the Go module proxy at our Beam version.
+
+    make prism                                         # .cache/prism/prism-<beam version>
+    python -m beam_pipelines.prism_cluster start       # prints the pipeline flags
+    python -m beam_pipelines.ingest ... $(python -m beam_pipelines.prism_cluster flags)
+    python -m beam_pipelines.prism_cluster stop
+
+`start` writes the processes' ids, ports and logs to `<state dir>/cluster.json`; `stop`
+ends both process groups (the pool's SDK worker processes with it).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import grpc
+from apache_beam.version import __version__ as BEAM_VERSION
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(REPO, ".cache", "prism")
+DEFAULT_BINARY = os.path.join(CACHE, f"prism-{BEAM_VERSION}")
+STATE_FILE = "cluster.json"
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Cluster:
+    """What `start` launched: enough for the flags and for `stop` from another process."""
+
+    job_port: int
+    pool_port: int
+    prism_pid: int
+    pool_pid: int
+    state_dir: str
+
+    def pipeline_flags(self) -> list[str]:
+        return ["--runner=PortableRunner", f"--job_endpoint={HOST}:{self.job_port}",
+                "--environment_type=EXTERNAL", f"--environment_config={HOST}:{self.pool_port}"]
+
+    def workers_started(self) -> int:
+        """SDK worker processes the pool has started: proof the work left the submitting process."""
+        with open(os.path.join(self.state_dir, "pool.log"), errors="replace") as f:
+            return sum("Starting worker with command" in line for line in f)
+
+
+def binary_path() -> str:
+    return os.environ.get("PRISM_BINARY", DEFAULT_BINARY)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(name: str, process: subprocess.Popen, port: int, log: str, timeout: float) -> None:
+    """Block until the process serves gRPC on `port`; fail naming it and quoting its log."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(f"{HOST}:{port}") as channel:
+        ready = grpc.channel_ready_future(channel)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                ready.result(timeout=0.5)
+                return
+            except grpc.FutureTimeoutError:
+                continue
+    with open(log, errors="replace") as f:
+        tail = f.read()[-2000:]
+    state = f"exited with {process.returncode}" if process.poll() is not None else f"not ready after {timeout:.0f} s"
+    raise RuntimeError(f"{name} on port {port} {state}; {log}:\n{tail}")
+
+
+def start(state_dir: str = CACHE, binary: str | None = None, timeout: float = 60.0) -> Cluster:
+    """Launch the job server and the worker pool on free loopback ports and wait for both."""
+    binary = binary or binary_path()
+    if not os.access(binary, os.X_OK):
+        raise FileNotFoundError(f"{binary}: no Prism binary for Beam {BEAM_VERSION}; build it with `make prism`")
+    os.makedirs(state_dir, exist_ok=True)
+    job_port, pool_port = free_port(), free_port()
+    while pool_port == job_port:
+        pool_port = free_port()
+    # The pool starts each SDK worker as a bare `python`: it must be this interpreter, and
+    # the workers must import this checkout's packages.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [REPO, env.get("PYTHONPATH", "")] if p)
+    logs = {name: os.path.join(state_dir, f"{name}.log") for name in ("prism", "pool")}
+    commands = {
+        "prism": [binary, f"--job_port={job_port}", "--serve_http=false", "--log_level=warn"],
+        "pool": [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
+                 f"--service_port={pool_port}"],
+    }
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for name, command in commands.items():
+            with open(logs[name], "w") as log:
+                # Own session: `stop` ends the whole group, children included, by id.
+                processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                                   cwd=REPO, start_new_session=True)
+        _wait_ready("prism job server", processes["prism"], job_port, logs["prism"], timeout)
+        _wait_ready("python worker pool", processes["pool"], pool_port, logs["pool"], timeout)
+    except BaseException:
+        for process in processes.values():
+            _end_group(process.pid)
+        raise
+    cluster = Cluster(job_port, pool_port, processes["prism"].pid, processes["pool"].pid, state_dir)
+    with open(os.path.join(state_dir, STATE_FILE), "w") as f:
+        json.dump(asdict(cluster), f, indent=2)
+    return cluster
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our child
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    return True
+
+
+def _end_group(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM the process group led by `pid`, then SIGKILL what is left after `grace` s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if not _alive(pid):
+            with contextlib.suppress(ProcessLookupError):  # stragglers in the group (SDK workers)
+                os.killpg(pid, signal.SIGKILL)
+            return
+
+
+def _ours(pid: int, word: str) -> bool:
+    """The pid still runs what we started (ids are reused after a reboot or a crash)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return word.encode() in f.read()
+    except OSError:
+        return False
+
+
+def stop(cluster: Cluster) -> None:
+    for pid, word in ((cluster.pool_pid, "worker_pool_main"), (cluster.prism_pid, "prism")):
+        if _ours(pid, word):
+            _end_group(pid)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(cluster.state_dir, STATE_FILE))
+
+
+def load(state_dir: str = CACHE) -> Cluster:
+    path = os.path.join(state_dir, STATE_FILE)
+    try:
+        with open(path) as f:
+            return Cluster(**json.load(f))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no cluster started (run `python -m {__spec__.name} start`)") from None
+
+
+@contextlib.contextmanager
+def running(state_dir: str, timeout: float = 60.0):
+    """A started cluster for the length of a `with` block (tests, benchmarks)."""
+    cluster = start(state_dir, timeout=timeout)
+    try:
+        yield cluster
+    finally:
+        stop(cluster)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m beam_pipelines.prism_cluster", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("start", "stop", "flags"))
+    parser.add_argument("--state_dir", default=CACHE, help="where cluster.json and the logs go")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "start":
+            cluster = start(args.state_dir)
+            print(" ".join(cluster.pipeline_flags()))
+        elif args.command == "flags":
+            print(" ".join(load(args.state_dir).pipeline_flags()))
+        else:
+            stop(load(args.state_dir))
+    except (FileNotFoundError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
