@@ -70,31 +70,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class _ExitedEarly(RuntimeError):
+    """A launched process died before serving: most often a port taken since we probed it."""
+
+
 def _wait_ready(name: str, process: subprocess.Popen, port: int, log: str, timeout: float) -> None:
     """Block until the process serves gRPC on `port`; fail naming it and quoting its log."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(f"{HOST}:{port}") as channel:
         ready = grpc.channel_ready_future(channel)
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            try:
-                ready.result(timeout=0.5)
-                return
-            except grpc.FutureTimeoutError:
-                continue
+        try:
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    ready.result(timeout=0.5)
+                    return
+                except grpc.FutureTimeoutError:
+                    continue
+        finally:
+            ready.cancel()  # stop its polling thread before the channel closes
     with open(log, errors="replace") as f:
         tail = f.read()[-2000:]
-    state = f"exited with {process.returncode}" if process.poll() is not None else f"not ready after {timeout:.0f} s"
-    raise RuntimeError(f"{name} on port {port} {state}; {log}:\n{tail}")
+    if process.poll() is not None:
+        raise _ExitedEarly(f"{name} on port {port} exited with {process.returncode}; {log}:\n{tail}")
+    raise RuntimeError(f"{name} on port {port} not ready after {timeout:.0f} s; {log}:\n{tail}")
 
 
-def start(state_dir: str = CACHE, binary: str | None = None, timeout: float = 60.0) -> Cluster:
-    """Launch the job server and the worker pool on free loopback ports and wait for both."""
+def start(state_dir: str = CACHE, binary: str | None = None, timeout: float = 60.0, attempts: int = 3) -> Cluster:
+    """Launch the job server and the worker pool on free loopback ports and wait for both.
+
+    A port found free can be taken by someone else before our process binds it; then that
+    process exits and we try again on new ports.
+    """
     binary = binary or binary_path()
     if not os.access(binary, os.X_OK):
         raise FileNotFoundError(f"{binary}: no Prism binary for Beam {BEAM_VERSION}; build it with `make prism`")
     os.makedirs(state_dir, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        running_before = load(state_dir)
+        if _ours(running_before.prism_pid, "prism") or _ours(running_before.pool_pid, "worker_pool_main"):
+            raise RuntimeError(f"a cluster from {state_dir}/{STATE_FILE} is still running: stop it first")
+    for attempt in range(attempts):
+        try:
+            cluster = _launch(state_dir, binary, timeout)
+            break
+        except _ExitedEarly:
+            if attempt == attempts - 1:
+                raise
+    with open(os.path.join(state_dir, STATE_FILE), "w") as f:
+        json.dump(asdict(cluster), f, indent=2)
+    return cluster
+
+
+def _launch(state_dir: str, binary: str, timeout: float) -> Cluster:
     job_port, pool_port = free_port(), free_port()
     while pool_port == job_port:
         pool_port = free_port()
@@ -122,10 +149,7 @@ def start(state_dir: str = CACHE, binary: str | None = None, timeout: float = 60
         for process in processes.values():
             _end_group(process.pid)
         raise
-    cluster = Cluster(job_port, pool_port, processes["prism"].pid, processes["pool"].pid, state_dir)
-    with open(os.path.join(state_dir, STATE_FILE), "w") as f:
-        json.dump(asdict(cluster), f, indent=2)
-    return cluster
+    return Cluster(job_port, pool_port, processes["prism"].pid, processes["pool"].pid, state_dir)
 
 
 def _alive(pid: int) -> bool:

@@ -103,13 +103,30 @@ def test_predict_on_the_portable_runner_matches_the_local_runner(cluster, predic
     assert glob.glob(outputs["portable"] + "-summary.json")
 
 
-def test_stop_leaves_no_process_behind(tmp_path):
+def _need_binary():
     binary = prism_cluster.binary_path()
     if not os.access(binary, os.X_OK):
         pytest.skip(f"{binary} is missing: build it with `make prism`")
+
+
+def test_stop_leaves_no_process_behind_and_a_second_start_is_refused(tmp_path):
+    _need_binary()
     cluster = prism_cluster.start(str(tmp_path))
     pids = [cluster.prism_pid, cluster.pool_pid]
-    assert all(os.path.exists(f"/proc/{pid}") for pid in pids)
-    prism_cluster.stop(cluster)
+    try:
+        assert all(os.path.exists(f"/proc/{pid}") for pid in pids)
+        with pytest.raises(RuntimeError, match="still running: stop it first"):
+            prism_cluster.start(str(tmp_path))
+    finally:
+        prism_cluster.stop(cluster)
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
+    assert not os.path.exists(tmp_path / prism_cluster.STATE_FILE)
+
+
+def test_a_job_server_that_dies_at_start_is_reported_with_its_log(tmp_path):
+    fake = tmp_path / "prism"
+    fake.write_text("#!/bin/sh\necho cannot bind the job port >&2\nexit 3\n")
+    fake.chmod(0o755)
+    with pytest.raises(RuntimeError, match=r"(?s)prism job server on port \d+ exited with 3.*cannot bind"):
+        prism_cluster.start(str(tmp_path), binary=str(fake), attempts=1)
     assert not os.path.exists(tmp_path / prism_cluster.STATE_FILE)
