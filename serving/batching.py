@@ -5,7 +5,13 @@ Same knobs as TF Serving's batching_parameters.txt. Requests queue per
 max_batch_size examples or its oldest request has waited batch_timeout_micros.
 Inputs are concatenated along dim 0 and outputs split back by each request's
 row count. Unlike TF Serving, a request larger than max_batch_size is run on
-its own rather than refused.
+its own rather than refused; the front ends cap a request's rows
+(--max_request_rows), so that is bounded too.
+
+A failed merged batch is re-run request by request, so one client's bad input
+fails only that client's request. A queue keeps its function (which holds the
+loaded model) only while requests wait in it, so an unloaded version is not
+kept alive by the batcher.
 """
 from __future__ import annotations
 
@@ -53,8 +59,8 @@ class BatchingParameters:
 
 
 class _Task:
-    def __init__(self, inputs: dict[str, np.ndarray], rows: int):
-        self.inputs, self.rows = inputs, rows
+    def __init__(self, function, inputs: dict[str, np.ndarray], rows: int):
+        self.function, self.inputs, self.rows = function, inputs, rows
         self.enqueued = time.monotonic()
         self.done = threading.Event()
         self.result: dict[str, np.ndarray] | None = None
@@ -66,8 +72,7 @@ class Batcher:
 
     def __init__(self, params: BatchingParameters):
         self.params = params
-        self._queues: dict[object, list[_Task]] = {}
-        self._functions: dict[object, object] = {}
+        self._queues: dict[object, list[_Task]] = {}  # only keys with waiting requests
         self._pending_rows = 0
         self._cond = threading.Condition()
         self._executor = ThreadPoolExecutor(params.num_batch_threads, thread_name_prefix="batch")
@@ -80,7 +85,7 @@ class Batcher:
     def run(self, key, function, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Blocks until `function` ran on a batch holding `inputs`; returns this request's rows."""
         rows = len(next(iter(inputs.values())))
-        task = _Task(inputs, rows)
+        task = _Task(function, inputs, rows)
         limit = self.params.max_enqueued_batches * self.params.max_batch_size
         with self._cond:
             if self._pending_rows + rows > limit and self._pending_rows > 0:
@@ -88,7 +93,6 @@ class Batcher:
                                 f"(max_enqueued_batches {self.params.max_enqueued_batches} x "
                                 f"max_batch_size {self.params.max_batch_size})")
             self._pending_rows += rows
-            self._functions[key] = function
             self._queues.setdefault(key, []).append(task)
             self._cond.notify()
         task.done.wait()
@@ -109,6 +113,8 @@ class Batcher:
                 while queue and (not taken or rows + queue[0].rows <= self.params.max_batch_size):
                     rows += queue[0].rows
                     taken.append(queue.pop(0))
+                if not queue:
+                    del self._queues[key]
                 return key, taken, None
             wait = due - now if wait is None else min(wait, due - now)
         return None, None, wait
@@ -123,21 +129,27 @@ class Batcher:
                     if tasks:
                         break
                     self._cond.wait(wait)
-                function = self._functions[key]
-            self._executor.submit(self._execute, function, tasks)
+            self._executor.submit(self._execute, tasks)
+            del tasks
 
-    def _execute(self, function, tasks: list[_Task]) -> None:
+    def _execute(self, tasks: list[_Task]) -> None:
         try:
             names = tasks[0].inputs.keys()
             merged = {n: np.concatenate([t.inputs[n] for t in tasks]) if len(tasks) > 1 else tasks[0].inputs[n]
                       for n in names}
-            outputs = function(merged)
+            outputs = tasks[0].function(merged)
             offsets = np.cumsum([0] + [t.rows for t in tasks])
             for task, start, end in zip(tasks, offsets[:-1], offsets[1:]):
                 task.result = {k: v[start:end] for k, v in outputs.items()}
-        except BaseException as err:  # every waiting request gets the batch's error
-            for task in tasks:
-                task.error = err
+        except BaseException as err:
+            if len(tasks) == 1:
+                tasks[0].error = err
+            else:  # find the culprit: each request on its own, so a bad one fails only itself
+                for task in tasks:
+                    try:
+                        task.result = task.function(task.inputs)
+                    except BaseException as own:
+                        task.error = own
         with self._cond:
             self.batches_run += 1
             self.requests_run += len(tasks)

@@ -21,6 +21,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from media.video import VideoDecodeError
+from serving.decoding import DEFAULT_MAX_ROWS
 from tfx_models.export_contract import DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE, Preprocessing
 from tfx_models.video_inputs import video_test_inputs
 
@@ -104,9 +105,10 @@ def fetch_preprocessing(transport) -> Preprocessing:
                                    "the export's metadata signature")
 
 
-def chunk_rows(inputs: dict[str, np.ndarray], max_bytes: int) -> int:
+def chunk_rows(inputs: dict[str, np.ndarray], max_bytes: int, max_rows: int = DEFAULT_MAX_ROWS) -> int:
+    """Rows per request: within max_bytes of tensors and the server's default row cap."""
     row_bytes = sum(v[0].nbytes for v in inputs.values())
-    return max(1, max_bytes // max(row_bytes, 1))
+    return max(1, min(max_rows, max_bytes // max(row_bytes, 1)))
 
 
 def predict_video_inputs(transport, inputs: dict[str, np.ndarray], max_request_bytes: int) -> np.ndarray:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import grpc
-import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
                                      predict_pb2, prediction_service_pb2_grpc)
 
+from serving.decoding import decode_tensor_protos
 from serving.errors import ServingError, invalid
 from serving.predictor import Predictor
 
@@ -19,13 +19,6 @@ def _version(model_spec) -> int | None:
         raise invalid(f"version labels are not supported (got {model_spec.version_label!r}); "
                       f"ask for a version number")
     return model_spec.version.value if model_spec.HasField("version") else None
-
-
-def tensor_to_array(name: str, proto) -> np.ndarray:
-    try:
-        return tf.make_ndarray(proto)
-    except Exception as err:  # malformed TensorProto (content size vs shape, bad dtype)
-        raise invalid(f"input {name!r}: cannot read TensorProto: {err}") from None
 
 
 def model_status_response(predictor: Predictor, name: str, version: int | None):
@@ -63,16 +56,17 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     def Predict(self, request, context):
         try:
-            inputs = {k: tensor_to_array(k, v) for k, v in request.inputs.items()}
-            servable, signature, outputs = self.predictor.predict(
-                request.model_spec.name, _version(request.model_spec), request.model_spec.signature_name,
-                inputs, tuple(request.output_filter))
+            with self.predictor.limiter.slot():  # before decoding: a waiting request holds no arrays
+                servable, signature = self.predictor.find(
+                    request.model_spec.name, _version(request.model_spec), request.model_spec.signature_name)
+                inputs = decode_tensor_protos(request.inputs, self.predictor.limits)
+                outputs = self.predictor.run(servable, signature, inputs, tuple(request.output_filter))
         except ServingError as err:
             _abort(context, err)
         response = predict_pb2.PredictResponse()
         response.model_spec.name = servable.name
         response.model_spec.version.value = servable.version
-        response.model_spec.signature_name = signature
+        response.model_spec.signature_name = signature.name
         for key, value in outputs.items():
             response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
         return response

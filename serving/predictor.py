@@ -1,4 +1,7 @@
-"""The request path both front ends share: admit, find the servable, validate, run.
+"""The request path both front ends share: admit, find the servable, decode, validate, run.
+
+Order matters: a request takes a concurrency slot before its tensors are
+decoded, so a flood of large requests waits (or is refused) undecoded.
 
 Validation follows what TF Serving checks against the SignatureDef (input
 names, dtype, shape), so a request that passes here passes there and a bad one
@@ -14,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from serving.batching import Batcher
+from serving.decoding import RequestLimits
 from serving.errors import ServingError, exhausted, invalid
 from serving.model_store import ModelStore, Servable, Signature
 from tfx_models.export_contract import DEFAULT_SIGNATURE
@@ -70,25 +74,28 @@ def check_inputs(signature: Signature, inputs: dict[str, np.ndarray]) -> None:
 
 
 class Predictor:
-    def __init__(self, store: ModelStore, limiter: RequestLimiter, batcher: Batcher | None = None):
-        self.store, self.limiter, self.batcher = store, limiter, batcher
+    """Finds servables and runs validated inputs; the front ends take a limiter slot around decode + run."""
 
-    def predict(self, name: str, version: int | None, signature_name: str,
-                inputs: dict[str, np.ndarray], output_filter=()) -> tuple[Servable, str, dict[str, np.ndarray]]:
-        """-> (servable used, signature name, outputs). Raises ServingError."""
-        with self.limiter.slot():
-            servable = self.store.get(name, version)
-            signature_name = signature_name or DEFAULT_SIGNATURE
-            signature = servable.signature(signature_name)
-            check_inputs(signature, inputs)
-            unknown = set(output_filter) - set(signature.definition.outputs)
-            if unknown:
-                raise invalid(f"output_filter names unknown outputs {sorted(unknown)} of signature "
-                              f"{signature_name!r} (has {sorted(signature.definition.outputs)})")
-            outputs = self._run(servable, signature, inputs)
+    def __init__(self, store: ModelStore, limiter: RequestLimiter, batcher: Batcher | None = None,
+                 limits: RequestLimits = RequestLimits()):
+        self.store, self.limiter, self.batcher, self.limits = store, limiter, batcher, limits
+
+    def find(self, name: str, version: int | None, signature_name: str) -> tuple[Servable, Signature]:
+        servable = self.store.get(name, version)
+        return servable, servable.signature(signature_name or DEFAULT_SIGNATURE)
+
+    def run(self, servable: Servable, signature: Signature, inputs: dict[str, np.ndarray],
+            output_filter=()) -> dict[str, np.ndarray]:
+        """Validates `inputs` against the signature and runs it. Raises ServingError."""
+        check_inputs(signature, inputs)
+        unknown = set(output_filter) - set(signature.definition.outputs)
+        if unknown:
+            raise invalid(f"output_filter names unknown outputs {sorted(unknown)} of signature "
+                          f"{signature.name!r} (has {sorted(signature.definition.outputs)})")
+        outputs = self._run(servable, signature, inputs)
         if output_filter:
             outputs = {k: v for k, v in outputs.items() if k in set(output_filter)}
-        return servable, signature_name, outputs
+        return outputs
 
     def _run(self, servable: Servable, signature: Signature, inputs: dict[str, np.ndarray]):
         try:

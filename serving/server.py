@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import grpc
 
 from serving.batching import Batcher, BatchingParameters
+from serving.decoding import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_ROWS, RequestLimits
 from serving.grpc_service import add_services
 from serving.model_store import ModelStore, read_model_config
 from serving.predictor import Predictor, RequestLimiter
@@ -36,8 +37,17 @@ class ServerOptions:
     batching: BatchingParameters | None = None
     poll_seconds: float = 1.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+    max_request_rows: int = DEFAULT_MAX_ROWS
     max_concurrent_requests: int = 16
     max_queued_requests: int = 64
+    rest_socket_timeout: float = 30.0    # seconds any REST read or write may wait
+
+    @property
+    def max_connections(self) -> int:
+        """RPCs (gRPC) or connections (REST) served at once: every admitted request, plus a few so
+        status and metadata calls still get through a full predict queue."""
+        return self.max_concurrent_requests + self.max_queued_requests + 4
 
 
 class EmbeddedServer:
@@ -48,7 +58,8 @@ class EmbeddedServer:
         self.store = ModelStore(options.models, options.poll_seconds)
         self.batcher = Batcher(options.batching) if options.batching else None
         self.limiter = RequestLimiter(options.max_concurrent_requests, options.max_queued_requests)
-        self.predictor = Predictor(self.store, self.limiter, self.batcher)
+        self.predictor = Predictor(self.store, self.limiter, self.batcher,
+                                   RequestLimits(options.max_decoded_bytes, options.max_request_rows))
         self.grpc_port: int | None = None
         self.rest_port: int | None = None
         self._grpc = None
@@ -66,17 +77,17 @@ class EmbeddedServer:
         self.store.start_polling()
         message_options = [("grpc.max_receive_message_length", o.max_request_bytes),
                            ("grpc.max_send_message_length", o.max_request_bytes)]
-        # Extra threads so status and metadata calls still get through a full predict queue.
-        workers = o.max_concurrent_requests + o.max_queued_requests + 4
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(workers, thread_name_prefix="grpc"),
-                                 options=message_options)
+        # Beyond maximum_concurrent_rpcs gRPC itself answers RESOURCE_EXHAUSTED, before any handler runs.
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(o.max_connections, thread_name_prefix="grpc"),
+                                 options=message_options, maximum_concurrent_rpcs=o.max_connections)
         add_services(self._grpc, self.predictor)
         self.grpc_port = self._grpc.add_insecure_port(f"{o.host}:{o.grpc_port}")
         if self.grpc_port == 0:
             raise OSError(f"cannot bind gRPC to {o.host}:{o.grpc_port}")
         self._grpc.start()
         if o.rest_port is not None:
-            self._rest = make_rest_server(self.predictor, o.rest_host or o.host, o.rest_port, o.max_request_bytes)
+            self._rest = make_rest_server(self.predictor, o.rest_host or o.host, o.rest_port, o.max_request_bytes,
+                                          max_connections=o.max_connections, socket_timeout=o.rest_socket_timeout)
             self.rest_port = self._rest.server_address[1]
             self._rest_thread = threading.Thread(target=self._rest.serve_forever, name="rest", daemon=True)
             self._rest_thread.start()
@@ -117,7 +128,15 @@ def parse_args(argv=None):
     parser.add_argument("--file_system_poll_wait_seconds", type=float, default=1.0,
                         help="how often to look for new versions (0: never)")
     parser.add_argument("--max_request_bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES,
-                        help="largest request accepted; larger ones get RESOURCE_EXHAUSTED / HTTP 429")
+                        help="largest request accepted on the wire (gRPC message, REST body); larger ones get "
+                             "RESOURCE_EXHAUSTED / HTTP 429, a REST body unread")
+    parser.add_argument("--max_decoded_bytes", type=int, default=DEFAULT_MAX_DECODED_BYTES,
+                        help="largest size a request's tensors may decode to, computed from shape x dtype "
+                             "before decoding; beyond it RESOURCE_EXHAUSTED / HTTP 429")
+    parser.add_argument("--max_request_rows", type=int, default=DEFAULT_MAX_ROWS,
+                        help="most rows (dim 0) a request tensor may have; beyond it RESOURCE_EXHAUSTED / HTTP 429")
+    parser.add_argument("--rest_socket_timeout", type=float, default=30.0,
+                        help="seconds a REST connection may stall mid-request or sit idle before it is closed")
     parser.add_argument("--max_concurrent_requests", type=int, default=16, help="requests run at once")
     parser.add_argument("--max_queued_requests", type=int, default=64,
                         help="requests that may wait; beyond that RESOURCE_EXHAUSTED / HTTP 429")
@@ -145,8 +164,9 @@ def options_from_args(args) -> ServerOptions:
     return ServerOptions(
         models=models, grpc_port=args.port, rest_port=args.rest_api_port or None, host=args.host,
         rest_host=args.rest_api_host, batching=batching, poll_seconds=args.file_system_poll_wait_seconds,
-        max_request_bytes=args.max_request_bytes, max_concurrent_requests=args.max_concurrent_requests,
-        max_queued_requests=args.max_queued_requests)
+        max_request_bytes=args.max_request_bytes, max_decoded_bytes=args.max_decoded_bytes,
+        max_request_rows=args.max_request_rows, max_concurrent_requests=args.max_concurrent_requests,
+        max_queued_requests=args.max_queued_requests, rest_socket_timeout=args.rest_socket_timeout)
 
 
 def main(argv=None) -> int:

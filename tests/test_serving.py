@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -12,6 +13,7 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
 
@@ -24,6 +26,9 @@ from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocess
 from tfx_models.export import export_model
 
 MAX_REQUEST_BYTES = 1 << 20
+MAX_DECODED_BYTES = 256 << 10  # 16 rows of flow [32, 32, 4] float32
+MAX_ROWS = 8
+REST_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +36,11 @@ def served(tmp_path_factory):
     base = str(tmp_path_factory.mktemp("serving"))
     model = stream_model("temporal")
     export_model(model, preprocessing(), base, "temporal")
-    options = ServerOptions({"temporal": f"{base}/temporal"}, grpc_port=0, rest_port=0, poll_seconds=0,
-                            max_request_bytes=MAX_REQUEST_BYTES, max_concurrent_requests=4, max_queued_requests=2,
+    export_model(stream_model("spatial"), preprocessing(("spatial",)), base, "spatial")
+    options = ServerOptions({"temporal": f"{base}/temporal", "spatial": f"{base}/spatial"}, grpc_port=0,
+                            rest_port=0, poll_seconds=0, max_request_bytes=MAX_REQUEST_BYTES,
+                            max_decoded_bytes=MAX_DECODED_BYTES, max_request_rows=MAX_ROWS,
+                            max_concurrent_requests=4, max_queued_requests=2, rest_socket_timeout=REST_TIMEOUT,
                             batching=BatchingParameters(max_batch_size=4, batch_timeout_micros=10_000_000))
     with EmbeddedServer(options) as server:
         channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
@@ -52,6 +60,22 @@ def predict_request(inputs: dict, model: str = "temporal", signature: str = "", 
         request.model_spec.version.value = version
     for key, value in inputs.items():
         request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    return request
+
+
+def declared(shape, dtype, **values):
+    """A TensorProto declaring `shape` with only the given value fields: how a crafted request looks."""
+    proto = tensor_pb2.TensorProto(dtype=tf.as_dtype(dtype).as_datatype_enum, **values)
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
+    return proto
+
+
+def crafted_request(model: str, **tensors):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    for key, proto in tensors.items():
+        request.inputs[key].CopyFrom(proto)
     return request
 
 
@@ -118,14 +142,78 @@ def test_grpc_error_codes(served):
         (predict_request({"flow": flow(1)}, signature="classify"), grpc.StatusCode.INVALID_ARGUMENT, "classify"),
         (predict_request({"records": np.array([b"junk"] * 4, dtype=object)}, signature="predict_records"),
          grpc.StatusCode.INVALID_ARGUMENT, "rejected the input"),
-        (predict_request({"flow": flow(300)}), grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
+        (predict_request({"flow": flow(300)}), grpc.StatusCode.RESOURCE_EXHAUSTED, "larger than max"),
     ]
     for request, code, text in cases:
         got, details = grpc_code(lambda: stub.Predict(request, timeout=60))
         assert got == code, (code, details)
-        assert text in details
+        assert text in details, (text, details)
     got, details = grpc_code(lambda: stub.Classify(classification_pb2.ClassificationRequest(), timeout=30))
     assert got == grpc.StatusCode.UNIMPLEMENTED and "use Predict" in details
+
+
+def test_grpc_decoded_size_value_count_and_range_are_checked_before_decoding(served):
+    """The issue's crafted requests: each is refused with its code, none is broadcast or wrapped."""
+    _, _, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    exhausted, invalid = grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INVALID_ARGUMENT
+    issue_request = crafted_request("spatial", rgb=declared([2000, 96, 96, 3], np.uint8, int_val=[7]),
+                                    flow=declared([2000, 96, 96, 20], np.float32, float_val=[0.5]))
+    assert issue_request.ByteSize() < 100  # the 84-byte request that decoded to 1.5 GB
+    cases = [
+        (issue_request, exhausted, "2000 rows (dim 0) exceed the limit of 8"),
+        # within the row cap, 256 MB once a single value is broadcast
+        (crafted_request("temporal", flow=declared([1, 4096, 4096, 4], np.float32, float_val=[1.0])),
+         exhausted, "decode to 268435456 bytes, over the limit of 262144"),
+        (crafted_request("temporal", flow=declared([3, 32, 32, 4], np.float32, float_val=[1.0])),
+         invalid, "1 values in float_val for shape [3, 32, 32, 4] (12288 elements)"),
+        (crafted_request("temporal", flow=declared([2, 32, 32, 4], np.float32)),
+         invalid, "0 values in float_val"),
+        (crafted_request("temporal", flow=declared([1, 32, 32, 4], np.float32, float_val=[1.0] * 5)),
+         invalid, "5 values in float_val"),
+        (crafted_request("temporal", flow=declared([1, 32, 32, 4], np.float32, tensor_content=b"\0" * 100)),
+         invalid, "tensor_content holds 100 bytes but shape [1, 32, 32, 4] of DT_FLOAT needs 16384"),
+        (crafted_request("temporal", flow=declared([1, 32, 32, 4], np.float32, int_val=[1] * 4096)),
+         invalid, "values in ['int_val'] do not belong to DT_FLOAT"),
+        (crafted_request("spatial", rgb=declared([1, 1, 1, 3], np.uint8, int_val=[300, 0, -1])),
+         invalid, "values must lie in [0, 255] for DT_UINT8"),
+        (predict_request({"flow": flow(MAX_ROWS + 1)}), exhausted, "9 rows (dim 0) exceed the limit of 8"),
+    ]
+    for request, code, text in cases:
+        got, details = grpc_code(lambda: stub.Predict(request, timeout=60))
+        assert (got, text in details) == (code, True), (text, got, details)
+    stub.Predict(predict_request({"flow": flow(MAX_ROWS)}), timeout=60)  # the cap itself is allowed
+
+
+def test_bad_request_batched_with_good_ones_fails_alone(served):
+    """Three good predict_records requests and a junk one merge into one batch (max 4, 10 s timeout)."""
+    server, _, channel = served
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    record = temporal_record()
+    payloads = [record, record, b"junk", record]
+    results = [None] * 4
+    before = (server.batcher.batches_run, server.batcher.requests_run)
+
+    def call(i):
+        request = predict_request({"records": np.array([payloads[i]], dtype=object)}, signature="predict_records")
+        try:
+            results[i] = stub.Predict(request, timeout=60)
+        except grpc.RpcError as err:
+            results[i] = err
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (server.batcher.batches_run - before[0], server.batcher.requests_run - before[1]) == (1, 4)
+    bad = results[2]
+    assert isinstance(bad, grpc.RpcError) and bad.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+    good = [tf.make_ndarray(r.outputs["probabilities"]) for r in results[:2] + results[3:]]
+    assert all(p.shape == (1, len(CLASSES)) for p in good)
+    np.testing.assert_allclose(good[0].sum(), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(good[0], good[1])
+    np.testing.assert_array_equal(good[0], good[2])
 
 
 def test_full_queue_is_resource_exhausted(served):
@@ -138,6 +226,10 @@ def test_full_queue_is_resource_exhausted(served):
     while server.limiter._admitted < server.limiter.capacity:
         time.sleep(0.01)
     code, details = grpc_code(lambda: stub.Predict(predict_request({"flow": flow(1)}), timeout=60))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "server busy" in details
+    # the slot is taken before decoding: a malformed tensor meets the full server, not the decoder
+    malformed = crafted_request("temporal", flow=declared([3, 32, 32, 4], np.float32, float_val=[1.0]))
+    code, details = grpc_code(lambda: stub.Predict(malformed, timeout=60))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "server busy" in details
     status, body = rest(server, "/v1/models/temporal:predict", {"inputs": {"flow": flow(1).tolist()}})
     assert status == 429 and "server busy" in body["error"]
@@ -198,14 +290,18 @@ def test_rest_status_metadata_predict(served):
     assert status == 200 and body["outputs"]["classes"] == list(CLASSES)
 
 
-def test_rest_predict_records_with_b64(served):
-    server, model, _ = served
+def temporal_record() -> bytes:
     prep = preprocessing()
     frames = resize_short_side(moving_frames(6), SIZE)
-    record = encode_record(id="t/v", path="v.mp4", dataset="t", label=0, label_name=CLASSES[0], group="g",
-                           view=0, fps=25.0, frames=frames,
-                           flow=compute_flows(frames, FlowEstimator(prep.flow_algorithm)),
-                           flow_bound=prep.flow_bound, flow_algorithm=prep.flow_algorithm)
+    return encode_record(id="t/v", path="v.mp4", dataset="t", label=0, label_name=CLASSES[0], group="g",
+                         view=0, fps=25.0, frames=frames,
+                         flow=compute_flows(frames, FlowEstimator(prep.flow_algorithm)),
+                         flow_bound=prep.flow_bound, flow_algorithm=prep.flow_algorithm)
+
+
+def test_rest_predict_records_with_b64(served):
+    server, model, _ = served
+    record = temporal_record()
     status, body = rest(server, "/v1/models/temporal:predict", {
         "signature_name": "predict_records", "inputs": {"records": [{"b64": base64.b64encode(record).decode()}] * 4}})
     assert status == 200, body
@@ -235,10 +331,77 @@ def test_rest_error_codes(served):
         assert text in reply["error"]
     status, reply = rest(server, "/v1/models/temporal:predict", raw=b"{not json")
     assert status == 400 and "not JSON" in reply["error"]
-    status, reply = rest(server, "/v1/models/temporal:predict", raw=b" " * (MAX_REQUEST_BYTES + 1))
-    assert status == 429 and "exceeds the limit" in reply["error"]
     status, reply = rest(server, "/v1/models/nope")
     assert status == 404
+
+
+def test_rest_range_rows_and_decoded_size(served):
+    server, _, _ = served
+    pixel = np.zeros((1, 32, 32, 3), dtype=np.int64)
+    for value in (300, -1):
+        pixel[0, 0, 0, 0] = value
+        status, reply = rest(server, "/v1/models/spatial:predict", {"inputs": {"rgb": pixel.tolist()}})
+        assert status == 400 and "values must lie in [0, 255] for uint8" in reply["error"], (value, reply)
+    pixel[0, 0, 0, 0] = 255
+    status, reply = rest(server, "/v1/models/spatial:predict", {"inputs": {"rgb": pixel.tolist()}})
+    assert status == 200, reply
+    status, reply = rest(server, "/v1/models/spatial:predict", {"inputs": {"rgb": [[[[1.5, 0, 0]]]]}})
+    assert status == 400 and "non-integral" in reply["error"]
+    status, reply = rest(server, "/v1/models/temporal:predict", {"inputs": {"flow": [[[[1e39] * 4] * 32] * 32]}})
+    assert status == 400 and "out of range for float32" in reply["error"]
+    status, reply = rest(server, "/v1/models/temporal:predict", {"inputs": {"flow": flow(MAX_ROWS + 1).tolist()}})
+    assert status == 429 and "9 rows (dim 0) exceed the limit of 8" in reply["error"]
+    # 8 rows, but wide ones: 8 x 32 x 32 x 9 float32 = 295 KB decoded from a body under 1 MiB
+    status, reply = rest(server, "/v1/models/temporal:predict",
+                         {"inputs": {"flow": np.zeros((8, 32, 32, 9), dtype=int).tolist()}})
+    assert status == 429 and "over the limit of 262144 bytes" in reply["error"]
+
+
+def http_exchange(server, head: bytes, wait: float = 30.0) -> bytes:
+    """Sends raw bytes, returns all the server sent until it closed the connection."""
+    with socket.create_connection(("127.0.0.1", server.rest_port), timeout=wait) as sock:
+        sock.sendall(head)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def test_rest_oversized_body_is_refused_unread_and_closed(served):
+    """Content-Length says 1 TB and no body follows: a 429 and a closed connection, without waiting."""
+    server, _, _ = served
+    reply = http_exchange(server, b"POST /v1/models/temporal:predict HTTP/1.1\r\nHost: x\r\n"
+                                  b"Content-Length: 1000000000000\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 429 ") and b"exceeds the limit of 1048576 bytes" in reply
+    assert b"Connection: close" in reply
+    assert rest(server, "/v1/models/temporal")[0] == 200  # and the server carries on
+
+
+def test_rest_stalled_client_is_disconnected(served):
+    """Half a request, then silence: the socket timeout closes the connection (no thread held forever)."""
+    server, _, _ = served
+    assert http_exchange(server, b"POST /v1/models/temporal:predict HTTP/1.1\r\n", wait=10 * REST_TIMEOUT) == b""
+    body_promised = b"POST /v1/models/temporal:predict HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"
+    assert http_exchange(server, body_promised, wait=10 * REST_TIMEOUT) == b""
+
+
+def test_rest_connections_are_bounded(served):
+    """max_concurrent 1 + max_queued 0 + 4 spare = 5 connections; the sixth is answered 503 and closed."""
+    options = ServerOptions(dict(served[0].options.models), grpc_port=0, rest_port=0, poll_seconds=0,
+                            max_concurrent_requests=1, max_queued_requests=0)
+    with EmbeddedServer(options) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.rest_port), timeout=30) for _ in range(5)]
+        try:
+            reply = http_exchange(server, b"GET /v1/models/temporal HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert reply.startswith(b"HTTP/1.1 503 ") and b"too many open connections" in reply
+        finally:
+            for sock in idle:
+                sock.close()
+        for _ in range(100):  # the pool threads notice the closed sockets and free their slots
+            if rest(server, "/v1/models/temporal")[0] == 200:
+                break
+            time.sleep(0.1)
+        assert rest(server, "/v1/models/temporal")[0] == 200
 
 
 # Versions --------------------------------------------------------------------
