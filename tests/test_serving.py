@@ -228,7 +228,7 @@ def test_full_queue_is_resource_exhausted(served):
     code, details = grpc_code(lambda: stub.Predict(predict_request({"flow": flow(1)}), timeout=60))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "server busy" in details
     # the slot is taken before decoding: a malformed tensor meets the full server, not the decoder
-    malformed = crafted_request("temporal", flow=declared([3, 32, 32, 4], np.float32, float_val=[1.0]))
+    malformed = crafted_request("temporal", flow=declared([1, 32, 32, 4], np.float32, tensor_content=b"\0" * 100))
     code, details = grpc_code(lambda: stub.Predict(malformed, timeout=60))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "server busy" in details
     status, body = rest(server, "/v1/models/temporal:predict", {"inputs": {"flow": flow(1).tolist()}})
