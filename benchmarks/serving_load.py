@@ -281,6 +281,17 @@ class Client:
         self.channel.close()
 
 
+def swap_figures(answered: list[tuple[float, int]], export_started: float, exported: float) -> dict:
+    """When version 2 arrived, and the good requests answered while it was being exported and loaded."""
+    first_v2 = min((t for t, v in answered if v == 2), default=None)
+    last_v1 = max((t for t, v in answered if v == 1), default=None)
+    window_end = first_v2 if first_v2 is not None else float("inf")
+    return {"export_started_s": round(export_started, 2), "export_done_s": round(exported, 2),
+            "first_answer_by_v2_s": None if first_v2 is None else round(first_v2, 2),
+            "last_answer_by_v1_s": None if last_v1 is None else round(last_v1, 2),
+            "good_answers_during_swap": sum(1 for t, _ in answered if export_started <= t <= window_end)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
@@ -319,6 +330,7 @@ def main(argv=None) -> int:
         rest_port = int(line.rsplit(":", 1)[1])
         counts = collections.defaultdict(collections.Counter)
         versions = collections.Counter()
+        answered = []  # (seconds since start, version) of every correct good answer that names its version
         failures = []
         lock = threading.Lock()
 
@@ -327,6 +339,7 @@ def main(argv=None) -> int:
                 counts[kind][outcome] += 1
                 if version is not None and correct:
                     versions[version] += 1
+                    answered.append((time.monotonic() - start, version))
                 if not correct and len(failures) < 20:
                     failures.append(f"{kind}: {outcome}")
 
@@ -341,15 +354,16 @@ def main(argv=None) -> int:
             while not stop.wait(0.2):
                 peak.append(rss_mb(server.pid)["VmRSS"])
 
+        start = time.monotonic()
         clients = [Client(grpc_address, rest_port, expect, tally, i) for i in range(args.clients)]
         threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
         sampler = threading.Thread(target=sample)
-        start = time.monotonic()
         for t in threads + [sampler]:
             t.start()
         time.sleep(args.seconds * args.swap_at)
-        path_2 = export_model(second, preprocessing(), base, MODEL)
-        swapped_at = time.monotonic() - start
+        export_started = time.monotonic() - start
+        export_model(second, preprocessing(), base, MODEL)
+        exported = time.monotonic() - start
         time.sleep(max(0.0, args.seconds - (time.monotonic() - start)))
         stop.set()
         for t in threads + [sampler]:
@@ -378,7 +392,8 @@ def main(argv=None) -> int:
     passed = (alive and good == good_ok and bad == bad_ok and not missing and set(versions) == {1, 2})
     summary = {
         "command": " ".join(["python benchmarks/serving_load.py"] + (argv if argv is not None else sys.argv[1:])),
-        "clients": args.clients, "seconds": round(elapsed, 1), "version_2_exported_at_s": round(swapped_at, 1),
+        "clients": args.clients, "seconds": round(elapsed, 1),
+        "version_swap": swap_figures(answered, export_started, exported),
         "requests": sum(sum(v.values()) for v in counts.values()),
         "good": {"sent": good, "answered_correctly": good_ok, "by_version": dict(sorted(versions.items()))},
         "bad": {"sent": bad, "refused_with_expected_code": bad_ok, "expected_codes": expected_codes},
