@@ -21,6 +21,8 @@ from media.flow import FlowEstimator, compute_flows
 from media.records import encode_record
 from media.video import resize_short_side
 from serving.batching import BatchingParameters
+from serving.client import chunk_rows
+from serving.decoding import DEFAULT_MAX_ROWS
 from serving.server import EmbeddedServer, ServerOptions, parse_args
 from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
 from tfx_models.export import export_model
@@ -134,8 +136,8 @@ def test_grpc_error_codes(served):
     server, _, channel = served
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     cases = [
-        (predict_request({"flow": flow(1)}, model="nope"), grpc.StatusCode.NOT_FOUND, "nope"),
-        (predict_request({"flow": flow(1)}, version=7), grpc.StatusCode.NOT_FOUND, "7"),
+        (predict_request({"flow": flow(1)}, model="nope"), grpc.StatusCode.NOT_FOUND, "model 'nope' is not served"),
+        (predict_request({"flow": flow(1)}, version=7), grpc.StatusCode.NOT_FOUND, "Specific(temporal, 7)"),
         (predict_request({"rgb": flow(1)}), grpc.StatusCode.INVALID_ARGUMENT, "missing: ['flow']"),
         (predict_request({"flow": flow(1).astype(np.float64)}), grpc.StatusCode.INVALID_ARGUMENT, "expects float32"),
         (predict_request({"flow": flow(1)[:, :, :, :2]}), grpc.StatusCode.INVALID_ARGUMENT, "expects shape"),
@@ -313,8 +315,8 @@ def test_rest_error_codes(served):
     server, _, _ = served
     x = flow(1).tolist()
     cases = [
-        ("/v1/models/nope:predict", {"inputs": {"flow": x}}, 404, "nope"),
-        ("/v1/models/temporal/versions/3:predict", {"inputs": {"flow": x}}, 404, "3"),
+        ("/v1/models/nope:predict", {"inputs": {"flow": x}}, 404, "model 'nope' is not served"),
+        ("/v1/models/temporal/versions/3:predict", {"inputs": {"flow": x}}, 404, "Specific(temporal, 3)"),
         ("/v1/models/temporal:predict", {"inputs": {"rgb": x}}, 400, "unknown inputs ['rgb']"),
         ("/v1/models/temporal:predict", {"inputs": {}}, 400, "missing: ['flow']"),
         ("/v1/models/temporal:predict", {"inputs": {"flow": [[["a"]]]}}, 400, "expected numbers"),
@@ -328,7 +330,7 @@ def test_rest_error_codes(served):
     for path, body, code, text in cases:
         status, reply = rest(server, path, body)
         assert status == code, (path, reply)
-        assert text in reply["error"]
+        assert text in reply["error"], (text, reply)
     status, reply = rest(server, "/v1/models/temporal:predict", raw=b"{not json")
     assert status == 400 and "not JSON" in reply["error"]
     status, reply = rest(server, "/v1/models/nope")
@@ -402,6 +404,13 @@ def test_rest_connections_are_bounded(served):
                 break
             time.sleep(0.1)
         assert rest(server, "/v1/models/temporal")[0] == 200
+
+
+def test_client_splits_its_batch_within_the_row_cap():
+    """25 x 10 small crops fit one 32 MiB request by bytes, but not the server's default 256 rows."""
+    inputs = {"rgb": np.zeros((250 * 2, 32, 32, 3), np.uint8)}
+    assert chunk_rows(inputs, 32 << 20) == DEFAULT_MAX_ROWS == 256
+    assert chunk_rows(inputs, 10 * 32 * 32 * 3) == 10
 
 
 # Versions --------------------------------------------------------------------
