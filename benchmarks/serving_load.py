@@ -42,7 +42,7 @@ from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from media.records import encode_record
-from serving.preprocessing import Preprocessing
+from tfx_models.export_contract import Preprocessing
 from tfx_models.export import export_model
 
 MODEL = "load"
