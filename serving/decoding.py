@@ -80,6 +80,13 @@ def check_shape(name: str, shape: tuple[int, ...], limits: RequestLimits) -> int
     return math.prod(shape)
 
 
+def decoded_bytes(array: np.ndarray) -> int:
+    """What an array holds, a string array's bytes objects included (as _Plan counts them)."""
+    if array.dtype != object:
+        return array.nbytes
+    return array.size * STRING_ELEMENT_BYTES + sum(len(b) for b in array.flat)
+
+
 def _check_bytes(total: int, limits: RequestLimits, what: str) -> None:
     if total > limits.max_decoded_bytes:
         raise exhausted(f"{what} decode to {total} bytes, over the limit of {limits.max_decoded_bytes} bytes "
@@ -201,8 +208,7 @@ def json_to_array(name: str, value, dtype: np.dtype, limits: RequestLimits) -> n
             check_shape(name, array.shape, limits)
             if not all(isinstance(item, bytes) for item in array.flat):
                 raise invalid(f"input {name!r}: string lists must be rectangular")
-            _check_bytes(array.size * STRING_ELEMENT_BYTES + sum(len(b) for b in array.flat), limits,
-                         f"input {name!r}")
+            _check_bytes(decoded_bytes(array), limits, f"input {name!r}")
             return array
         array = np.asarray(value)
         if array.dtype == object or array.dtype.kind not in "biuf":
@@ -270,7 +276,7 @@ def request_inputs(body: dict, specs: dict, limits: RequestLimits) -> tuple[dict
     arrays, total = {}, 0
     for name, value in columns.items():
         arrays[name] = json_to_array(name, value, specs[name].dtype, limits)
-        total += arrays[name].nbytes if arrays[name].dtype != object else arrays[name].size * STRING_ELEMENT_BYTES
+        total += decoded_bytes(arrays[name])
         _check_bytes(total, limits, f"inputs {sorted(arrays)}")
     return arrays, "instances" in body
 

@@ -87,6 +87,12 @@ def make_handler(predictor: Predictor, max_request_bytes: int, socket_timeout: f
                 raise invalid(f"version must be an integer, got {version!r}")
             return match["name"], int(version) if version else None, match["metadata"], match["verb"]
 
+        def handle_expect_100(self):
+            length = self.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_request_bytes:
+                return True  # no "100 Continue": do_POST answers 429 and the body is never sent
+            return super().handle_expect_100()
+
         def _read_body(self, length: int) -> bytes:
             try:
                 raw = self.rfile.read(length)

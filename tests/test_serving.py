@@ -376,6 +376,10 @@ def test_rest_oversized_body_is_refused_unread_and_closed(served):
                                   b"Content-Length: 1000000000000\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 429 ") and b"exceeds the limit of 1048576 bytes" in reply
     assert b"Connection: close" in reply
+    # a client that asks before sending (curl does, past 1 KB) is told no instead of "100 Continue"
+    reply = http_exchange(server, b"POST /v1/models/temporal:predict HTTP/1.1\r\nHost: x\r\n"
+                                  b"Expect: 100-continue\r\nContent-Length: 1000000000000\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 429 ") and b"exceeds the limit" in reply, reply[:200]
     assert rest(server, "/v1/models/temporal")[0] == 200  # and the server carries on
 
 
