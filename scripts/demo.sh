@@ -26,20 +26,24 @@ done
 $PY -m beam_pipelines.visualize --records "$OUT/records/ucf101" --subset test --index 0 \
     --out "$OUT/pictures/record_flow.png"
 
-stage "3/7 train a spatial and a temporal stream ($STEPS steps each)"
+stage "3/7 train a spatial and a temporal stream ($STEPS steps each), then fuse them at ReLU5 (conv fusion)"
 for stream in spatial temporal; do
   $PY -m tfx_models.train --config tfx_models/experiments/demo_$stream.py \
       --set data.records="$OUT/records/ucf101" --set train.steps=$STEPS --run_dir "$OUT/runs/$stream"
 done
+$PY -m tfx_models.train --config tfx_models/experiments/demo_conv_fusion.py \
+    --set data.records="$OUT/records/ucf101" --set fusion.spatial_run="$OUT/runs/spatial" \
+    --set fusion.temporal_run="$OUT/runs/temporal" --run_dir "$OUT/runs/conv_fusion"
 
-stage "4/7 evaluate both streams and their late fusions (averaging, SVM)"
+stage "4/7 evaluate both streams, their late fusions (averaging, SVM) and the conv fusion"
 $PY -m tfx_models.evaluate --spatial "$OUT/runs/spatial" --temporal "$OUT/runs/temporal" \
-    --out "$OUT/eval" --num_frames 25 --crops 10 --svm_frames 5 --svm_crops 1
+    --run "$OUT/runs/conv_fusion" --out "$OUT/eval" --num_frames 25 --crops 10 --svm_frames 5 --svm_crops 1
 
-stage "5/7 export the two-stream model for TF Serving"
+stage "5/7 export the two-stream model and the conv fusion for TF Serving"
 rm -rf "$OUT/models"
 $PY -m tfx_models.export --run_dir "$OUT/runs/spatial" --run_dir "$OUT/runs/temporal" \
     --base "$OUT/models" --name two_stream --version 1
+$PY -m tfx_models.export --run_dir "$OUT/runs/conv_fusion" --base "$OUT/models" --name conv_fusion --version 1
 # Every export runs in TensorFlow's own SavedModel runner (the C++ loader TF Serving uses),
 # here on two held-out records through the in-graph record signature.
 $PY - "$OUT" <<'PYEOF'
@@ -55,7 +59,7 @@ for export in "$OUT"/models/*/1; do
       --inputs "records=$OUT/two_test_records.npy" 2>&1 | grep -A2 -E "output key (probabilities|top_k_classes):"
 done
 
-stage "6/7 serve it with the embedded TF-Serving-compatible server and classify a held-out video over gRPC"
+stage "6/7 serve both with the embedded TF-Serving-compatible server and classify a held-out video over gRPC"
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 $PY -m serving.server --port "$port" --rest_api_port 0 --model_config_file "$OUT/models/models.config" \
     > "$OUT/server.log" 2>&1 &
@@ -76,9 +80,11 @@ print(test[0].path)
 PYEOF
 )
 for _ in $(seq 60); do
-  grep -q "serving" "$OUT/server.log" 2>/dev/null && break; sleep 1
+  [ "$(grep -c "serving model" "$OUT/server.log" 2>/dev/null)" -ge 2 ] && break; sleep 1
 done
-$PY -m serving.client "$video" --server "127.0.0.1:$port" --model two_stream --num_frames 25 --crops 10
+for model in two_stream conv_fusion; do
+  $PY -m serving.client "$video" --server "127.0.0.1:$port" --model $model --num_frames 25 --crops 10
+done
 kill $server; wait $server 2>/dev/null || true; trap - EXIT
 
 stage "7/7 batch prediction over the held-out videos with Beam RunInference"
@@ -92,7 +98,7 @@ What the demo did, and where its outputs are:
   contact sheet and ground-truth flow pictures     $OUT/synth/pictures/
   TFRecords + dataset_info.json + summary.json     $OUT/records/{ucf101,hmdb51}
   a record's frames next to its flow               $OUT/pictures/record_flow.png
-  training runs (config, checkpoints, TensorBoard)  $OUT/runs/{spatial,temporal}
+  training runs (config, checkpoints, TensorBoard)  $OUT/runs/{spatial,temporal,conv_fusion}
   results table, confusion matrices, recall plots  $OUT/eval/results.md, $OUT/eval/*/
   SavedModel for TF Serving (+ models.config)      $OUT/models
   batch predictions                                $OUT/predict/
