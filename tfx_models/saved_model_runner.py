@@ -21,6 +21,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
+from tensorflow.python.util import deprecation
 
 from tfx_models.export_contract import ASSETS_EXTRA, DEFAULT_SIGNATURE, WARMUP_FILE
 
@@ -45,7 +46,8 @@ class SavedModelRunner:
                                           inter_op_parallelism_threads=inter_op_threads)
         self.session = tf.compat.v1.Session(graph=self.graph, config=config)
         try:
-            with _LOADER_LOCK:
+            # The v1 loader is deprecated for Python users, but it is TF Serving's path: silence the notice.
+            with _LOADER_LOCK, deprecation.silence():
                 meta = tf.compat.v1.saved_model.loader.load(self.session, [SERVE_TAG], self.path)
         except Exception as err:
             self.session.close()
@@ -113,7 +115,7 @@ class SavedModelRunner:
         if not tf.io.gfile.exists(path):
             return 0
         count = 0
-        for index, raw in enumerate(tf.compat.v1.io.tf_record_iterator(path)):
+        for index, raw in enumerate(r.numpy() for r in tf.data.TFRecordDataset(path)):
             try:
                 log = prediction_log_pb2.PredictionLog.FromString(raw)
             except Exception as err:
