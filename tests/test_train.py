@@ -108,3 +108,41 @@ def test_multitask_temporal_training_through_the_input_pipeline(tmp_path):
     info = json.loads((tmp_path / "run" / "run_info.json").read_text())
     assert info["tasks"] == ["ucf_tiny", "hmdb_tiny"] and info["classes"]["hmdb_tiny"] == ["x", "y"]
     assert info["stream"] == "temporal" and info["length"] == 2
+
+
+def test_a_kill_between_save_and_manifest_leaves_a_complete_checkpoint(tmp_path, monkeypatch):
+    """keep_checkpoints=1: the old checkpoint must outlive the new one's save until its manifest exists."""
+    real_write_manifest = checkpointing.write_manifest
+
+    def killed_at_step_6(prefix, step):
+        if step == 6:
+            raise KeyboardInterrupt("killed after the data files, before the manifest")
+        real_write_manifest(prefix, step)
+
+    monkeypatch.setattr(checkpointing, "write_manifest", killed_at_step_6)
+    with pytest.raises(KeyboardInterrupt):
+        run_small(tmp_path, small_config(keep_checkpoints=1))
+    ckpt_dir = runs.checkpoint_dir(str(tmp_path))
+    assert checkpointing.verify(f"{ckpt_dir}/ckpt-6") == "no manifest (the save did not finish)"
+    assert checkpointing.latest_valid_checkpoint(ckpt_dir) == f"{ckpt_dir}/ckpt-3"
+
+    # Resumed, the run finishes and keeps exactly one checkpoint, the newest.
+    monkeypatch.setattr(checkpointing, "write_manifest", real_write_manifest)
+    _, summary = run_small(tmp_path, small_config(keep_checkpoints=1))
+    assert summary["step"] == 6
+    assert checkpointing.checkpoints_newest_first(ckpt_dir) == [f"{ckpt_dir}/ckpt-6"]
+    assert sorted(os.listdir(ckpt_dir)) == ["checkpoint",  # the manager's state file
+                                           "ckpt-6.data-00000-of-00001", "ckpt-6.index", "ckpt-6.manifest.json"]
+
+
+def test_training_writes_scalars_tensorboard_reads(tmp_path):
+    from tensorboard.backend.event_processing import plugin_event_accumulator
+
+    run_small(tmp_path, small_config())
+    accumulator = plugin_event_accumulator.EventAccumulator(runs.tensorboard_dir(str(tmp_path)))
+    accumulator.Reload()
+    scalars = set(accumulator.PluginTagToContent("scalars"))
+    assert {"loss", "accuracy", "total_loss", "learning_rate", "examples_per_second"} <= scalars
+    events = accumulator.Tensors("learning_rate")
+    assert [e.step for e in events] == [3, 6]
+    np.testing.assert_allclose([tf.make_ndarray(e.tensor_proto) for e in events], [1e-2, 1e-4], rtol=1e-6)  # drops at steps 4 and 5 of 6

@@ -1,9 +1,12 @@
 """Checkpoints that survive SIGKILL: a manifest with checksums marks a save as complete.
 
-tf.train.CheckpointManager writes the data and index files, then the manifest
-is written atomically (temp file + rename). On restore, checkpoints are tried
-newest first; one without a manifest or whose files' sizes/SHA-256 differ from
-it was cut off or corrupted, so it is skipped with a warning.
+tf.train.CheckpointManager writes the data and index files, then the manifest is
+written atomically (temp file + rename), and only then are checkpoints beyond
+`max_to_keep` deleted, so a kill at any moment leaves at least one complete
+checkpoint (tf.train.CheckpointManager would delete the old one inside save(),
+before our manifest exists). On restore, checkpoints are tried newest first;
+one without a manifest or whose files' sizes/SHA-256 differ from it was cut off
+or corrupted, so it is skipped with a warning.
 """
 from __future__ import annotations
 
@@ -87,22 +90,47 @@ def latest_valid_checkpoint(directory: str) -> str | None:
     return None
 
 
+def _remove_checkpoint(prefix: str) -> None:
+    """Manifest first: a checkpoint half-deleted by a kill is then plainly unfinished."""
+    for path in [manifest_path(prefix)] + _files(prefix):
+        if tf.io.gfile.exists(path):
+            tf.io.gfile.remove(path)
+
+
 class CheckpointKeeper:
     """Saves numbered-by-step checkpoints with manifests and restores the newest valid one."""
 
     def __init__(self, checkpoint: tf.train.Checkpoint, directory: str, *, max_to_keep: int = 3):
+        if max_to_keep < 1:
+            raise ValueError(f"max_to_keep must be >= 1, got {max_to_keep}")
         self.checkpoint = checkpoint
-        self.directory = directory
-        self.manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep,
+        self.directory = directory.rstrip("/")
+        self.max_to_keep = max_to_keep
+        # max_to_keep=None: the manager never deletes; prune() does, after the manifest.
+        self.manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=None,
                                                   checkpoint_name=PREFIX)
 
     def save(self, step: int) -> str:
+        """Write ckpt-<step>, its manifest, then prune: never fewer than one complete checkpoint."""
         prefix = self.manager.save(checkpoint_number=step)
         write_manifest(prefix, step)
+        self.prune(keep=prefix)
+        return prefix
+
+    def prune(self, keep: str) -> None:
+        """Delete all but the newest max_to_keep complete checkpoints (`keep` among them),
+        and every unfinished one older than `keep`."""
+        complete = 1
+        for prefix in checkpoints_newest_first(self.directory):
+            if prefix == keep:
+                continue
+            if tf.io.gfile.exists(manifest_path(prefix)) and complete < self.max_to_keep:
+                complete += 1
+                continue
+            _remove_checkpoint(prefix)
         for stale in tf.io.gfile.glob(f"{self.directory}/{PREFIX}-*.manifest.json"):
             if not tf.io.gfile.exists(stale[: -len(".manifest.json")] + ".index"):
                 tf.io.gfile.remove(stale)
-        return prefix
 
     def restore_latest(self, source_dir: str | None = None) -> str | None:
         """Restores from the newest valid checkpoint in source_dir (default: own dir)."""

@@ -17,7 +17,6 @@ import time
 
 import keras
 import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
 from media.shards import read_dataset_info
 from tfx_models import checkpointing, config as config_lib, model_kinds, runs
@@ -81,18 +80,6 @@ def _check_resumed_config(run_dir: str, config: config_lib.ExperimentConfig) -> 
     if set(changed) - RESUMABLE_CHANGES:
         raise ValueError(f"{run_dir} holds a run with a different config (changed: {', '.join(changed)}); "
                          "use a new --run_dir")
-
-
-def _scalar_metadata() -> summary_pb2.SummaryMetadata:
-    metadata = summary_pb2.SummaryMetadata()
-    metadata.plugin_data.plugin_name = "scalars"
-    return metadata
-
-
-def write_scalar(name: str, value: float) -> None:
-    """tf.summary.scalar without the tensorboard package (not installed here): the same
-    event with TensorBoard's 'scalars' plugin tag, which TensorBoard reads as a scalar."""
-    tf.summary.write(name, tf.constant(value, tf.float32), metadata=_scalar_metadata())
 
 
 def _format(logs: dict) -> dict[str, float]:
@@ -210,7 +197,7 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
                            examples_per_second=window_steps * global_batch / elapsed)
             with writer.as_default(step=step):
                 for name, value in metrics.items():
-                    write_scalar(name, value)
+                    tf.summary.scalar(name, value)
             if chief:
                 shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()
                                   if k.startswith(("loss", "accuracy", "total_loss")))
