@@ -31,7 +31,7 @@ from beam_pipelines.datasets.entry import VideoEntry
 from media.flow import FlowEstimator, canonical_algorithm, compute_flows
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 from media.records import SCHEMA_VERSION, encode_record
-from media.shards import SUBSETS, shard_name, write_dataset_info
+from media.shards import INFO_FILE, SUBSETS, shard_name, verify_published, write_dataset_info
 from media.video import read_video, resize_short_side
 
 FAILED = "failed"
@@ -170,6 +170,23 @@ def write_shard(path: str, items) -> tuple[int, int]:
     return len(items), sum(frames for _, _, frames in items)
 
 
+def check_shard_results(shards: list[dict], num_shards: int) -> None:
+    """The shard writers' results must be one N-of-N set per subset, each shard once.
+
+    A runner that loses or repeats a bundle (as DaskRunner did with tagged outputs)
+    would otherwise publish a set with a hole or a duplicate.
+    """
+    for subset in SUBSETS:
+        indices = sorted(s["index"] for s in shards if s["subset"] == subset)
+        if indices != list(range(num_shards)):
+            missing = sorted(set(range(num_shards)) - set(indices))
+            repeated = sorted({i for i in indices if indices.count(i) > 1 or not 0 <= i < num_shards})
+            raise RuntimeError(
+                f"the {subset} shard writers did not return one {num_shards}-of-{num_shards} set "
+                f"(missing {[shard_name(subset, i, num_shards) for i in missing]}, "
+                f"repeated or out of range {repeated}); nothing was published")
+
+
 def _remove_stale(output: str, pattern: str, keep: set[str]) -> None:
     for path in tf.io.gfile.glob(f"{output}/{pattern}"):
         if path not in keep:
@@ -187,6 +204,11 @@ def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: l
     if written + len(failures) != inputs:
         raise RuntimeError(f"{output}: {inputs} inputs but {written} written + "
                            f"{len(failures)} dead-lettered; some videos were lost")
+    check_shard_results(shards, info["num_shards"])
+    # No dataset_info.json while shards move: readers never see an info that disagrees with them.
+    info_path = f"{output}/{INFO_FILE}"
+    if tf.io.gfile.exists(info_path):
+        tf.io.gfile.remove(info_path)
     final = set()
     for shard in sorted(shards, key=lambda s: s["final"]):
         # A retried finaliser (Dataflow retries failed bundles) finds some already moved.
@@ -203,7 +225,10 @@ def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: l
     if tf.io.gfile.exists(temp_dir):
         tf.io.gfile.rmtree(temp_dir)
     counts = {subset: sum(s["records"] for s in shards if s["subset"] == subset) for subset in SUBSETS}
-    write_dataset_info(output, {**info, "counts": counts})
+    info = {**info, "counts": counts, "shards": {
+        s["final"].rsplit("/", 1)[-1]: {"records": s["records"], "bytes": s["bytes"]} for s in shards}}
+    verify_published(output, info)
+    write_dataset_info(output, info)
     by_stage: dict[str, int] = {}
     for item in failures:
         by_stage[item["stage"]] = by_stage.get(item["stage"], 0) + 1
@@ -278,7 +303,7 @@ class WriteShardDoFn(beam.DoFn):
         temp = f"{self._temp_dir}/{name}"
         records, frames = write_shard(temp, [item for item in items if item is not None])
         yield {"subset": subset, "index": index, "temp": temp, "final": f"{self._output}/{name}",
-               "records": records, "frames": frames}
+               "records": records, "frames": frames, "bytes": tf.io.gfile.stat(temp).length}
 
 
 class FinalizeDoFn(beam.DoFn):

@@ -5,6 +5,7 @@ Paths go through tf.io.gfile so gs:// works unchanged on Dataflow.
 from __future__ import annotations
 
 import json
+import re
 
 import tensorflow as tf
 
@@ -20,14 +21,62 @@ def shard_pattern(output_dir: str, subset: str) -> str:
     return f"{output_dir.rstrip('/')}/{subset}-?????-of-?????.tfrecord"
 
 
-def list_shards(output_dir: str, subset: str) -> list[str]:
-    """Sorted shard paths; an empty subset is an error naming the folder."""
+_SHARD = re.compile(r"^(?P<subset>[a-z]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.tfrecord$")
+
+
+class ShardSetError(ValueError):
+    """The shards on disk are not one complete N-of-N set; names the folder and the files."""
+
+
+def check_shard_set(output_dir: str, subset: str, num_shards: int | None = None) -> list[str]:
+    """Sorted shard paths of a subset, if they form exactly one complete N-of-N set.
+
+    N is `num_shards` when given (dataset_info.json's), else what the names say; a
+    missing index, a second N or an extra file raises ShardSetError naming them.
+    """
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
     files = sorted(tf.io.gfile.glob(shard_pattern(output_dir, subset)))
     if not files:
         raise FileNotFoundError(f"{output_dir}: no {subset} shards ({subset}-*-of-*.tfrecord)")
+    names = [path.rsplit("/", 1)[-1] for path in files]
+    counts = sorted({int(_SHARD.match(name)["count"]) for name in names})
+    count = num_shards if num_shards is not None else counts[-1]
+    expected = {shard_name(subset, i, count) for i in range(count)}
+    missing, extra = sorted(expected - set(names)), sorted(set(names) - expected)
+    if missing or extra:
+        problems = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"extra {', '.join(extra)}"] if extra else [])
+        raise ShardSetError(f"{output_dir}: the {subset} shards are not one complete "
+                            f"{count}-of-{count} set: {'; '.join(problems)}")
     return files
+
+
+def list_shards(output_dir: str, subset: str) -> list[str]:
+    """Sorted shard paths; an empty subset or an incomplete N-of-N set is an error naming the folder."""
+    return check_shard_set(output_dir, subset)
+
+
+def verify_published(output_dir: str, info: dict) -> None:
+    """Raise ShardSetError unless the shards on disk are the N-of-N sets `info` describes:
+    info["num_shards"] per subset, and each shard's size and record count as listed in
+    info["shards"], summing to info["counts"]."""
+    listed = info.get("shards", {})
+    for subset in SUBSETS:
+        files = check_shard_set(output_dir, subset, info.get("num_shards"))
+        total = 0
+        for path in files:
+            name = path.rsplit("/", 1)[-1]
+            if listed:
+                if name not in listed:
+                    raise ShardSetError(f"{path}: not listed in {INFO_FILE}")
+                size = tf.io.gfile.stat(path).length
+                if size != listed[name]["bytes"]:
+                    raise ShardSetError(f"{path}: {size} bytes on disk, {INFO_FILE} says {listed[name]['bytes']}")
+                total += listed[name]["records"]
+        if listed and "counts" in info and total != info["counts"][subset]:
+            raise ShardSetError(f"{output_dir}: the {subset} shards hold {total} records, "
+                                f"{INFO_FILE} counts {info['counts'][subset]}")
 
 
 def write_dataset_info(output_dir: str, info: dict) -> None:

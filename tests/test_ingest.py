@@ -18,12 +18,13 @@ from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest import run_ingest
 from beam_pipelines.ingest_transforms import (
     DEAD_LETTER_FILE, FAILED, IngestConfig, IngestFailure, IngestVideos, WriteIngestOutputs,
-    ingest_video, shard_index)
+    finalize_outputs, ingest_video, shard_index, write_shard)
 from beam_pipelines.options import LOCAL_RUNNER, pipeline_options
 from media.flow import FlowEstimator
 from media.quantize import dequantize_flow, quantize_flow
 from media.records import decode_flow_tf, decode_record, encode_record, parse_record_tf
-from media.shards import list_shards, iter_records, read_dataset_info
+from media.shards import (
+    ShardSetError, iter_records, list_shards, read_dataset_info, shard_name, verify_published, write_dataset_info)
 from media.video import write_video
 
 SHIFT = 2  # pixels per frame the test clips move to the right
@@ -294,3 +295,53 @@ def test_config_rejects_bad_values_naming_the_flag():
         IngestConfig(jpeg_quality=0)
     with pytest.raises(ValueError, match="unknown flow algorithm"):
         IngestConfig(flow="lucas_kanade")
+
+
+def _temp_shards(folder, subsets_indices, num_shards):
+    results = []
+    for subset, index in subsets_indices:
+        name = shard_name(subset, index, num_shards)
+        temp = f"{folder}/.tmp-t/{name}"
+        records, frames = write_shard(temp, [(f"toy/{subset}{index}", b"record", 6)])
+        results.append({"subset": subset, "index": index, "temp": temp, "final": f"{folder}/{name}",
+                        "records": records, "frames": frames, "bytes": os.path.getsize(temp)})
+    return results
+
+
+@pytest.mark.parametrize("indices,words", [
+    ([("train", 0), ("test", 0), ("test", 1)], r"missing \['train-00001-of-00002.tfrecord'\]"),
+    ([("train", 0), ("train", 1), ("train", 1), ("test", 0), ("test", 1)], r"repeated or out of range \[1\]"),
+])
+def test_finalize_refuses_shard_results_that_are_not_one_n_of_n_set(tmp_path, indices, words):
+    shards = _temp_shards(str(tmp_path), indices, 2)
+    info = {"num_shards": 2, "dataset": "toy", "classes": ["C"], "flow": {}}
+    write_dataset_info(str(tmp_path), {**info, "counts": {"train": 9, "test": 9}})  # an older run's
+    with pytest.raises(RuntimeError, match=words):
+        finalize_outputs(str(tmp_path), f"{tmp_path}/.tmp-t", shards, [], len(shards), info)
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")]
+
+
+def test_readers_refuse_a_shard_set_with_a_missing_extra_or_changed_shard(ingested, tmp_path):
+    output, _ = ingested
+    copy = tmp_path / "records"
+    shutil.copytree(output, copy)
+    info = read_dataset_info(str(copy))
+    assert info["shards"]["train-00000-of-00002.tfrecord"]["bytes"] == os.path.getsize(
+        copy / "train-00000-of-00002.tfrecord")
+    verify_published(str(copy), info)  # as published: complete
+
+    os.rename(copy / "train-00001-of-00002.tfrecord", tmp_path / "aside")
+    with pytest.raises(ShardSetError, match=r"train shards are not one complete 2-of-2 set: "
+                                            r"missing train-00001-of-00002.tfrecord"):
+        list_shards(str(copy), "train")
+    os.rename(tmp_path / "aside", copy / "train-00001-of-00002.tfrecord")
+
+    shutil.copy(copy / "test-00000-of-00002.tfrecord", copy / "test-00002-of-00003.tfrecord")
+    with pytest.raises(ShardSetError, match="extra test-00002-of-00003.tfrecord"):
+        verify_published(str(copy), info)
+    os.remove(copy / "test-00002-of-00003.tfrecord")
+
+    with open(copy / "test-00001-of-00002.tfrecord", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ShardSetError, match=r"test-00001-of-00002.tfrecord: \d+ bytes on disk"):
+        verify_published(str(copy), info)
