@@ -25,7 +25,7 @@ from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest_transforms import (
-    FAILED, SUMMARY_FILE, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info,
+    DEFAULT_MAX_SECONDS, FAILED, SUMMARY_FILE, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info,
     split_duplicate_ids)
 from beam_pipelines.options import LOCAL_RUNNER, pipeline_options, quiet_beam_logs
 from media.flow import ALGORITHMS, ALIASES
@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="flow is clipped to +-bound pixels before 8-bit quantisation")
     parser.add_argument("--jpeg_quality", type=int, default=DEFAULT_JPEG_QUALITY)
     parser.add_argument("--num_shards", type=int, default=4, help="shards per subset")
+    parser.add_argument("--max_seconds", type=float, default=DEFAULT_MAX_SECONDS,
+                        help="dead-letter videos longer than this (a record grows with length); 0 = no cap")
+    parser.add_argument("--reject_partial", action="store_true",
+                        help="dead-letter videos that decode only in part (cut-off or damaged files) "
+                             "instead of writing what decoded, flagged `partial` in the record")
     parser.add_argument("--limit", type=int, default=0, help="ingest only the first N entries (smoke runs)")
     return parser
 
@@ -115,7 +120,8 @@ def run(argv=None) -> dict:
         config = IngestConfig(flow=args.flow, bidirectional=args.bidirectional, size=args.size,
                               stride=args.stride, max_frames=args.max_frames,
                               flow_bound=args.flow_bound, jpeg_quality=args.jpeg_quality,
-                              num_shards=args.num_shards)
+                              num_shards=args.num_shards, max_seconds=args.max_seconds,
+                              reject_partial=args.reject_partial)
     except ValueError as err:
         parser.error(str(err))
     from beam_pipelines.datasets import load_class_names, load_entries

@@ -28,11 +28,11 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from beam_pipelines.datasets.entry import VideoEntry
-from media.flow import FlowEstimator, canonical_algorithm, compute_flows
+from media.flow import FlowEstimator, canonical_algorithm, to_gray
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
-from media.records import SCHEMA_VERSION, encode_record
+from media.records import SCHEMA_VERSION, RecordBuilder
 from media.shards import INFO_FILE, SUBSETS, shard_name, verify_published, write_dataset_info
-from media.video import read_video, resize_short_side
+from media.video import VideoReader
 
 FAILED = "failed"
 SUMMARY_FILE = "summary.json"
@@ -40,6 +40,9 @@ DEAD_LETTER_FILE = "dead_letter-00000-of-00001.jsonl"
 # Frames smaller than this on either side carry no usable motion; DIS and
 # TV-L1 build image pyramids that need some pixels to work on.
 MIN_SIDE = 16
+# 10 minutes: UCF-101 and HMDB-51 clips last seconds; at --size 256 a 10-minute 30 fps
+# video makes a record of a few hundred MB. 0 = no cap.
+DEFAULT_MAX_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,14 @@ class IngestConfig:
     flow_bound: float = DEFAULT_BOUND
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     num_shards: int = 1
+    # Longer videos are dead-lettered, not ingested: a record grows with the video's length.
+    max_seconds: float = DEFAULT_MAX_SECONDS
+    reject_partial: bool = False  # dead-letter a video that decodes only in part
 
     def __post_init__(self):
         object.__setattr__(self, "flow", canonical_algorithm(self.flow))
-        for name, low in (("size", 0), ("stride", 1), ("max_frames", 0), ("num_shards", 1)):
+        for name, low in (("size", 0), ("stride", 1), ("max_frames", 0), ("num_shards", 1),
+                          ("max_seconds", 0)):
             if getattr(self, name) < low:
                 raise ValueError(f"--{name} must be >= {low}, got {getattr(self, name)}")
         if self.max_frames == 1:
@@ -111,32 +118,78 @@ def _stage(name: str):
         raise IngestFailure(name, reason) from err
 
 
-def ingest_video(entry: VideoEntry, config: IngestConfig, estimator: FlowEstimator) -> tuple[bytes, int]:
-    """One video file -> (serialized record, number of RGB frames stored)."""
+@dataclass(frozen=True)
+class IngestedVideo:
+    record: bytes
+    frames: int  # RGB frames stored
+    partial_reason: str  # "" when the whole video decoded
+
+
+def _check_length(reader: VideoReader, config: IngestConfig) -> None:
+    """Dead-letter a video over --max_seconds before decoding it, if its container says so."""
+    if not config.max_seconds or not reader.declared_frames:
+        return
+    decoded_to = reader.declared_frames
+    if config.max_frames:
+        decoded_to = min(decoded_to, config.max_frames * config.stride)
+    if decoded_to / reader.fps > config.max_seconds:
+        raise IngestFailure("validate", f"too long: the container declares {reader.declared_seconds:.1f} s "
+                                        f"({reader.declared_frames} frames at {reader.fps:g} fps), "
+                                        f"over --max_seconds {config.max_seconds:g}")
+
+
+def ingest_video(entry: VideoEntry, config: IngestConfig, estimator: FlowEstimator) -> IngestedVideo:
+    """One video file -> its serialized record, streaming: each frame is decoded, resized,
+    paired with the previous one for flow and JPEG-encoded before the next is decoded,
+    so memory holds the encoded record plus a few frames, whatever the input's length
+    and resolution."""
     with _stage("read"), local_file(entry.path) as path:
         with _stage("decode"):
-            video = read_video(path, max_frames=config.max_frames or None, stride=config.stride)
+            reader = VideoReader(path, size=config.size, stride=config.stride,
+                                 max_frames=config.max_frames or None)
+        with reader:
+            return _stream_record(entry, config, estimator, reader)
+
+
+def _stream_record(entry: VideoEntry, config: IngestConfig, estimator: FlowEstimator,
+                   reader: VideoReader) -> IngestedVideo:
     with _stage("validate"):
-        count, height, width = video.frames.shape[:3]
-        if min(height, width) < MIN_SIDE:
-            raise IngestFailure("validate", f"resolution {width}x{height} is below {MIN_SIDE} px on a side")
-        if count < 2:
+        if min(reader.source_height, reader.source_width) < MIN_SIDE:
+            raise IngestFailure("validate", f"resolution {reader.source_width}x{reader.source_height} "
+                                            f"is below {MIN_SIDE} px on a side")
+        _check_length(reader, config)
+    max_decoded = config.max_seconds * reader.fps if config.max_seconds else float("inf")
+    builder = RecordBuilder(config.flow_bound, config.jpeg_quality)
+    previous = None
+    for frame in reader:
+        if reader.decoded_frames > max_decoded:  # the container understated its length
+            raise IngestFailure("validate", f"too long: over --max_seconds {config.max_seconds:g} "
+                                            f"({reader.decoded_frames} frames decoded at {reader.fps:g} fps)")
+        with _stage("flow"):
+            gray = to_gray(frame)
+            forward = backward = None
+            if previous is not None:
+                forward = estimator(previous, gray)
+                backward = estimator(gray, previous) if config.bidirectional else None
+        with _stage("encode"):
+            builder.add_frame(frame)
+            if forward is not None:
+                builder.add_flow(forward, backward)
+        previous = gray
+    if reader.partial_reason and config.reject_partial:
+        raise IngestFailure("decode", f"decoded only in part ({reader.partial_reason}); --reject_partial")
+    with _stage("validate"):
+        if builder.num_frames < 2:
             raise IngestFailure(
-                "validate", f"too short: {count} frame(s) after stride={config.stride}, "
+                "validate", f"too short: {builder.num_frames} frame(s) after stride={config.stride}, "
                             "need at least 2 for one flow pair")
-    with _stage("resize"):
-        frames = resize_short_side(video.frames, config.size)
-    with _stage("flow"):
-        forward = compute_flows(frames, estimator)
-        backward = compute_flows(frames, estimator, backward=True) if config.bidirectional else None
     with _stage("encode"):
-        record = encode_record(
+        record = builder.serialize(
             id=entry.id, path=entry.path, dataset=entry.dataset, label=entry.label,
             label_name=entry.label_name, group=entry.group, view=entry.view,
-            fps=video.fps / config.stride, frames=frames, flow=forward,
-            flow_bound=config.flow_bound, flow_algorithm=config.flow,
-            backward_flow=backward, jpeg_quality=config.jpeg_quality)
-    return record, len(frames)
+            fps=reader.fps / config.stride, flow_algorithm=config.flow,
+            partial_reason=reader.partial_reason)
+    return IngestedVideo(record, builder.num_frames, reader.partial_reason)
 
 
 def shard_index(record_id: str, num_shards: int) -> int:
@@ -160,14 +213,15 @@ def split_duplicate_ids(entries: list[VideoEntry]) -> tuple[list[VideoEntry], li
     return kept, failed
 
 
-def write_shard(path: str, items) -> tuple[int, int]:
-    """Write (id, record, frames) items sorted by id; returns (records, frames)."""
+def write_shard(path: str, items) -> tuple[int, int, list[str]]:
+    """Write (id, record, frames, partial_reason) items sorted by id;
+    returns (records, frames, ids of the partially decoded)."""
     items = sorted(items, key=lambda item: item[0])
     tf.io.gfile.makedirs(path.rsplit("/", 1)[0])
     with tf.io.TFRecordWriter(path) as writer:
-        for _, record, _ in items:
+        for _, record, _, _ in items:
             writer.write(record)
-    return len(items), sum(frames for _, _, frames in items)
+    return len(items), sum(item[2] for item in items), [item[0] for item in items if item[3]]
 
 
 def check_shard_results(shards: list[dict], num_shards: int) -> None:
@@ -240,6 +294,9 @@ def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: l
         "dead_lettered_by_stage": dict(sorted(by_stage.items())),
         "counts": counts,
         "frames": sum(s["frames"] for s in shards),
+        # Written, but decoded only in part (the record's `partial` field says so too).
+        "partially_decoded": sum(len(s.get("partial", ())) for s in shards),
+        "partially_decoded_ids": sorted(i for s in shards for i in s.get("partial", ())),
         "shards": {subset: sorted(s["final"].rsplit("/", 1)[-1] for s in shards if s["subset"] == subset)
                    for subset in SUBSETS},
         "dead_letter_file": dead_path,
@@ -257,6 +314,7 @@ def dataset_info(config: IngestConfig, dataset: str, data_format: str, split: in
         "flow": {"algorithm": config.flow, "bound": config.flow_bound,
                  "bidirectional": config.bidirectional, "jpeg_quality": config.jpeg_quality},
         "size": config.size, "stride": config.stride, "max_frames": config.max_frames,
+        "max_seconds": config.max_seconds, "reject_partial": config.reject_partial,
         "num_shards": config.num_shards, "schema_version": SCHEMA_VERSION,
     }
 
@@ -264,7 +322,7 @@ def dataset_info(config: IngestConfig, dataset: str, data_format: str, split: in
 # Beam wiring ----------------------------------------------------------------
 
 class ProcessVideoDoFn(beam.DoFn):
-    """VideoEntry -> ((subset, shard), (id, record, frames)), or a dead letter on FAILED."""
+    """VideoEntry -> ((subset, shard), (id, record, frames, partial reason)), or a dead letter on FAILED."""
 
     def __init__(self, config: IngestConfig):
         self._config = config
@@ -283,12 +341,12 @@ class ProcessVideoDoFn(beam.DoFn):
                 FAILED, dead_letter(entry, "validate", f"subset {entry.subset!r} is not one of {SUBSETS}"))
             return
         try:
-            record, frames = ingest_video(entry, self._config, self._estimator)
+            video = ingest_video(entry, self._config, self._estimator)
         except IngestFailure as err:
             yield beam.pvalue.TaggedOutput(FAILED, dead_letter(entry, err.stage, err.reason))
             return
         key = (entry.subset, shard_index(entry.id, self._config.num_shards))
-        yield key, (entry.id, record, frames)
+        yield key, (entry.id, video.record, video.frames, video.partial_reason)
 
 
 class WriteShardDoFn(beam.DoFn):
@@ -301,9 +359,10 @@ class WriteShardDoFn(beam.DoFn):
         (subset, index), items = element
         name = shard_name(subset, index, self._num_shards)
         temp = f"{self._temp_dir}/{name}"
-        records, frames = write_shard(temp, [item for item in items if item is not None])
+        records, frames, partial = write_shard(temp, [item for item in items if item is not None])
         yield {"subset": subset, "index": index, "temp": temp, "final": f"{self._output}/{name}",
-               "records": records, "frames": frames, "bytes": tf.io.gfile.stat(temp).length}
+               "records": records, "frames": frames, "partial": partial,
+               "bytes": tf.io.gfile.stat(temp).length}
 
 
 class FinalizeDoFn(beam.DoFn):

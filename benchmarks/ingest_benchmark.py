@@ -120,7 +120,7 @@ def _ingest_all(args) -> tuple[int, float]:
     config, estimator = IngestConfig(flow=flow, size=size), FlowEstimator(flow)
     start, frames = time.perf_counter(), 0
     for entry in entries:
-        frames += ingest_video(entry, config, estimator)[1]
+        frames += ingest_video(entry, config, estimator).frames
     return frames, time.perf_counter() - start
 
 

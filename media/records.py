@@ -14,13 +14,23 @@ import tensorflow as tf
 
 from media.quantize import DEFAULT_JPEG_QUALITY, decode_jpeg, dequantize_flow, encode_jpeg, quantize_flow
 
-SCHEMA_VERSION = 1
+# Version 2 added `partial` and `partial_reason` (a video that decoded only in part);
+# readers take version 1 records as whole videos.
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 # Context keys and their types; a reader fails loudly on a record that lacks one.
 CONTEXT_BYTES = ("id", "path", "dataset", "label_name", "group", "flow_algorithm")
 CONTEXT_INT = ("label", "view", "height", "width", "num_frames", "schema_version")
 CONTEXT_FLOAT = ("fps", "flow_bound")
+# Optional context keys (added after version 1) and the value a record without them means.
+CONTEXT_OPTIONAL = {"partial": 0, "partial_reason": ""}
 SEQUENCE_KEYS = ("rgb", "flow_x", "flow_y", "flow_back_x", "flow_back_y")
+
+
+def check_schema_version(version: int, source: str = "record") -> None:
+    if version not in READABLE_SCHEMA_VERSIONS:
+        raise ValueError(f"{source}: schema_version {version}, this reader knows {READABLE_SCHEMA_VERSIONS}")
 
 
 @dataclass
@@ -40,6 +50,7 @@ class VideoRecord:
     flow_bound: float
     flow_algorithm: str
     backward_flow: np.ndarray | None = None
+    partial_reason: str = ""  # non-empty: the video decoded only in part, and why
     extra: dict = field(default_factory=dict)
 
 
@@ -55,57 +66,91 @@ def _float(value):
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
 
 
-def _flow_lists(flow: np.ndarray, bound: float, quality: int):
-    q = quantize_flow(flow, bound)
-    xs = [encode_jpeg(np.ascontiguousarray(f[..., 0]), quality) for f in q]
-    ys = [encode_jpeg(np.ascontiguousarray(f[..., 1]), quality) for f in q]
-    return xs, ys
+class RecordBuilder:
+    """One record built frame by frame: each frame and flow field is JPEG-encoded as it
+    arrives, so memory holds the encoded record, never the decoded video."""
+
+    def __init__(self, flow_bound: float, jpeg_quality: int = DEFAULT_JPEG_QUALITY):
+        self.flow_bound, self.jpeg_quality = flow_bound, jpeg_quality
+        self._example = tf.train.SequenceExample()
+        self._lists = {key: self._example.feature_lists.feature_list[key].feature for key in SEQUENCE_KEYS}
+        self.shape: tuple[int, int] | None = None
+        self.num_frames = self.num_flows = self.num_backward = 0
+
+    def _append(self, key: str, image: np.ndarray) -> None:
+        self._lists[key].add().bytes_list.value.append(encode_jpeg(image, self.jpeg_quality))
+
+    def add_frame(self, rgb: np.ndarray) -> None:
+        if self.shape is None:
+            self.shape = rgb.shape[:2]
+        elif rgb.shape[:2] != self.shape:
+            raise ValueError(f"frame {self.num_frames} is {rgb.shape[:2]}, earlier frames {self.shape}")
+        self._append("rgb", rgb)
+        self.num_frames += 1
+
+    def _add_field(self, keys: tuple[str, str], flow: np.ndarray) -> None:
+        if flow.shape != (*self.shape, 2):
+            raise ValueError(f"flow field of shape {flow.shape} does not match frames {self.shape}")
+        q = quantize_flow(flow, self.flow_bound)
+        self._append(keys[0], np.ascontiguousarray(q[..., 0]))
+        self._append(keys[1], np.ascontiguousarray(q[..., 1]))
+
+    def add_flow(self, forward: np.ndarray, backward: np.ndarray | None = None) -> None:
+        """Fields between the last two frames added: t -> t+1 and, if given, t+1 -> t."""
+        self._add_field(("flow_x", "flow_y"), forward)
+        self.num_flows += 1
+        if backward is not None:
+            self._add_field(("flow_back_x", "flow_back_y"), backward)
+            self.num_backward += 1
+
+    def serialize(self, *, id: str, path: str, dataset: str, label: int, label_name: str, group: str,
+                  view: int, fps: float, flow_algorithm: str, partial_reason: str = "") -> bytes:
+        if self.num_flows != self.num_frames - 1 or self.num_backward not in (0, self.num_flows):
+            raise ValueError(f"{path}: {self.num_frames} frames need {self.num_frames - 1} flow fields, "
+                             f"got {self.num_flows} forward and {self.num_backward} backward")
+        height, width = self.shape
+        context = {
+            "id": _bytes([id.encode()]),
+            "path": _bytes([path.encode()]),
+            "dataset": _bytes([dataset.encode()]),
+            "label_name": _bytes([label_name.encode()]),
+            "group": _bytes([group.encode()]),
+            "flow_algorithm": _bytes([flow_algorithm.encode()]),
+            "label": _int(label),
+            "view": _int(view),
+            "height": _int(height),
+            "width": _int(width),
+            "num_frames": _int(self.num_frames),
+            "schema_version": _int(SCHEMA_VERSION),
+            "fps": _float(fps),
+            "flow_bound": _float(self.flow_bound),
+            "partial": _int(1 if partial_reason else 0),
+            "partial_reason": _bytes([partial_reason.encode()]),
+        }
+        for key, value in context.items():
+            self._example.context.feature[key].CopyFrom(value)
+        # Deterministic: map fields (the context and feature lists) in key order, so the
+        # same video gives the same bytes in every process and rerun.
+        return self._example.SerializeToString(deterministic=True)
 
 
 def encode_record(*, id: str, path: str, dataset: str, label: int, label_name: str,
                   group: str, view: int, fps: float, frames: np.ndarray, flow: np.ndarray,
                   flow_bound: float, flow_algorithm: str,
                   backward_flow: np.ndarray | None = None,
-                  jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
-    """Serialize one video (RGB frames [T,H,W,3] and flow [T-1,H,W,2])."""
+                  jpeg_quality: int = DEFAULT_JPEG_QUALITY, partial_reason: str = "") -> bytes:
+    """Serialize one video (RGB frames [T,H,W,3] and flow [T-1,H,W,2]) held in memory."""
     num_frames, height, width = frames.shape[:3]
     if flow.shape[0] != num_frames - 1 or flow.shape[1:3] != (height, width):
         raise ValueError(f"{path}: flow shape {flow.shape} does not match frames {frames.shape}")
-    context = {
-        "id": _bytes([id.encode()]),
-        "path": _bytes([path.encode()]),
-        "dataset": _bytes([dataset.encode()]),
-        "label_name": _bytes([label_name.encode()]),
-        "group": _bytes([group.encode()]),
-        "flow_algorithm": _bytes([flow_algorithm.encode()]),
-        "label": _int(label),
-        "view": _int(view),
-        "height": _int(height),
-        "width": _int(width),
-        "num_frames": _int(num_frames),
-        "schema_version": _int(SCHEMA_VERSION),
-        "fps": _float(fps),
-        "flow_bound": _float(flow_bound),
-    }
-    fx, fy = _flow_lists(flow, flow_bound, jpeg_quality)
-    if backward_flow is not None:
-        bx, by = _flow_lists(backward_flow, flow_bound, jpeg_quality)
-    else:
-        bx, by = [], []
-    lists = {
-        "rgb": [encode_jpeg(f, jpeg_quality) for f in frames],
-        "flow_x": fx, "flow_y": fy, "flow_back_x": bx, "flow_back_y": by,
-    }
-    example = tf.train.SequenceExample(
-        context=tf.train.Features(feature=context),
-        feature_lists=tf.train.FeatureLists(feature_list={
-            key: tf.train.FeatureList(feature=[_bytes([v]) for v in values])
-            for key, values in lists.items()
-        }),
-    )
-    # Deterministic: map fields (the context and feature lists) in key order, so the
-    # same video gives the same bytes in every process and rerun.
-    return example.SerializeToString(deterministic=True)
+    builder = RecordBuilder(flow_bound, jpeg_quality)
+    for t, rgb in enumerate(frames):
+        builder.add_frame(rgb)
+        if t:
+            builder.add_flow(flow[t - 1], None if backward_flow is None else backward_flow[t - 1])
+    return builder.serialize(id=id, path=path, dataset=dataset, label=label, label_name=label_name,
+                             group=group, view=view, fps=fps, flow_algorithm=flow_algorithm,
+                             partial_reason=partial_reason)
 
 
 def _decode_flow(xs, ys, bound):
@@ -123,9 +168,7 @@ def decode_record(serialized: bytes) -> VideoRecord:
     missing = [k for k in CONTEXT_BYTES + CONTEXT_INT + CONTEXT_FLOAT if k not in ctx]
     if missing:
         raise ValueError(f"record lacks context fields {missing}")
-    version = ctx["schema_version"].int64_list.value[0]
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"record schema_version {version}, this reader knows {SCHEMA_VERSION}")
+    check_schema_version(ctx["schema_version"].int64_list.value[0])
     lists = {k: [f.bytes_list.value[0] for f in example.feature_lists.feature_list[k].feature]
              for k in SEQUENCE_KEYS}
     text = {k: ctx[k].bytes_list.value[0].decode() for k in CONTEXT_BYTES}
@@ -139,6 +182,7 @@ def decode_record(serialized: bytes) -> VideoRecord:
         flow=_decode_flow(lists["flow_x"], lists["flow_y"], bound),
         backward_flow=_decode_flow(lists["flow_back_x"], lists["flow_back_y"], bound),
         flow_bound=float(bound), flow_algorithm=text["flow_algorithm"],
+        partial_reason=(ctx["partial_reason"].bytes_list.value[0].decode() if "partial_reason" in ctx else ""),
     )
 
 
@@ -148,6 +192,8 @@ CONTEXT_SPEC = {
     **{k: tf.io.FixedLenFeature([], tf.string) for k in CONTEXT_BYTES},
     **{k: tf.io.FixedLenFeature([], tf.int64) for k in CONTEXT_INT},
     **{k: tf.io.FixedLenFeature([], tf.float32) for k in CONTEXT_FLOAT},
+    "partial": tf.io.FixedLenFeature([], tf.int64, default_value=CONTEXT_OPTIONAL["partial"]),
+    "partial_reason": tf.io.FixedLenFeature([], tf.string, default_value=CONTEXT_OPTIONAL["partial_reason"]),
 }
 SEQUENCE_SPEC = {k: tf.io.FixedLenSequenceFeature([], tf.string) for k in SEQUENCE_KEYS}
 

@@ -40,7 +40,8 @@ def temporal_model(length=2, suffix=""):
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
-    return write_record_dir(tmp_path_factory.mktemp("records"), [3, 3, 3], frames=6)
+    # Disjoint subsets: the SVM is fit on the train videos' scores and scored on other videos.
+    return write_record_dir(tmp_path_factory.mktemp("records"), [3, 3, 3], frames=6, disjoint=True)
 
 
 def test_evaluate_writes_rows_metrics_pngs_and_markdown(records, tmp_path):
@@ -63,9 +64,11 @@ def test_evaluate_writes_rows_metrics_pngs_and_markdown(records, tmp_path):
     saved = json.load(open(os.path.join(split_dir, "temporal.json")))
     matrix = np.array(saved["confusion_matrix"])
     assert np.diag(matrix).tolist() == [3, 0, 3] and matrix[1].sum() == 3
-    assert os.path.exists(os.path.join(split_dir, "two_stream_fusion_by_svm", "svm_fusion.json"))
+    svm = json.load(open(os.path.join(split_dir, "two_stream_fusion_by_svm", "svm_fusion.json")))
+    assert svm["info"]["train_videos"] == 9
     scores = np.load(os.path.join(split_dir, "video_scores.npz"))
     assert scores["spatial"].shape == (9, 3) and sorted(scores["labels"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert all(i.startswith("toy/test_") for i in scores["ids"].tolist())  # none of the SVM's training videos
 
     markdown = open(os.path.join(out, "results.md")).read()
     assert "| Temporal | 66.7% | 66.7% | 66.7% |" in markdown

@@ -12,36 +12,44 @@ from tfx_models.input_pipeline import train_dataset, video_test_inputs
 
 
 def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=24, backward=True,
-                     shards=2, brightness=None, seed=0, labels=None):
+                     shards=2, brightness=None, seed=0, labels=None, disjoint=False):
     """Records of len(counts) classes: class c has counts[c] videos, frames whose channel c
-    is bright and flow of about (2*(c-1), c-1) pixels."""
+    is bright and flow of about (2*(c-1), c-1) pixels. The train and test subsets hold the
+    same records, or (disjoint=True) different videos with their own ids and pixels."""
     rng = np.random.default_rng(seed)
     path = str(path)
     os.makedirs(path, exist_ok=True)
-    records = []
-    for c, n in enumerate(counts):
-        for i in range(n):
-            video = rng.integers(30, 70, (frames, height, width, 3)).astype(np.uint8)
-            video[..., c % 3] += 150
-            if brightness is not None:
-                video[:] = brightness
-            flow = rng.normal(0, 1.5, (frames - 1, height, width, 2)).astype(np.float32)
-            flow[..., 0] += 2.0 * (c - 1)
-            flow[..., 1] += c - 1.0
-            records.append(encode_record(
-                id=f"{dataset}/c{c}_v{i}.avi", path=f"/videos/c{c}_v{i}.avi", dataset=dataset,
-                label=c if labels is None else labels, label_name=f"class{c}", group=f"g{i}", view=0,
-                fps=25.0, frames=video, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast",
-                backward_flow=-flow if backward else None))
-    order = rng.permutation(len(records))
+
+    def make_records(prefix):
+        records = []
+        for c, n in enumerate(counts):
+            for i in range(n):
+                video = rng.integers(30, 70, (frames, height, width, 3)).astype(np.uint8)
+                video[..., c % 3] += 150
+                if brightness is not None:
+                    video[:] = brightness
+                flow = rng.normal(0, 1.5, (frames - 1, height, width, 2)).astype(np.float32)
+                flow[..., 0] += 2.0 * (c - 1)
+                flow[..., 1] += c - 1.0
+                records.append(encode_record(
+                    id=f"{dataset}/{prefix}c{c}_v{i}.avi", path=f"/videos/{prefix}c{c}_v{i}.avi", dataset=dataset,
+                    label=c if labels is None else labels, label_name=f"class{c}", group=f"{prefix}g{i}", view=0,
+                    fps=25.0, frames=video, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast",
+                    backward_flow=-flow if backward else None))
+        return records
+
+    shared = None if disjoint else make_records("")
+    shared_order = None if disjoint else rng.permutation(len(shared))
     for subset in ("train", "test"):
+        records = make_records(f"{subset}_") if disjoint else shared
+        order = rng.permutation(len(records)) if disjoint else shared_order
         for s in range(shards):
             with tf.io.TFRecordWriter(os.path.join(path, shard_name(subset, s, shards))) as writer:
                 for index in order[s::shards]:
                     writer.write(records[index])
     write_dataset_info(path, {
         "dataset": dataset, "classes": [f"class{c}" for c in range(len(counts))],
-        "counts": {"train": len(records), "test": len(records)},
+        "counts": {"train": sum(counts), "test": sum(counts)},
         "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": backward, "jpeg_quality": 90},
         "size": height})
     return path

@@ -47,19 +47,25 @@ def test_svm_fusion_beats_each_stream_and_chance():
 
 def test_svm_scores_are_sklearns_decision_values():
     spatial, temporal, labels = two_noisy_streams(200, classes=3, seed=1)
-    fusion = late_fusion.SvmFusion.fit(spatial, temporal, labels, c=0.5)
+    train, test = slice(0, 150), slice(150, None)  # scored on videos it was not fit on
+    fusion = late_fusion.SvmFusion.fit(spatial[train], temporal[train], labels[train], c=0.5)
     reference = LinearSVC(C=0.5, multi_class="ovr", random_state=0, max_iter=10_000)
-    reference.fit(late_fusion.svm_features(spatial, temporal), labels)
-    expected = reference.decision_function(late_fusion.svm_features(spatial, temporal))
-    np.testing.assert_allclose(fusion.scores(spatial, temporal), expected, rtol=1e-6, atol=1e-8)
+    reference.fit(late_fusion.svm_features(spatial[train], temporal[train]), labels[train])
+    expected = reference.decision_function(late_fusion.svm_features(spatial[test], temporal[test]))
+    np.testing.assert_allclose(fusion.scores(spatial[test], temporal[test]), expected, rtol=1e-6, atol=1e-8)
 
 
 def test_svm_follows_the_informative_stream_and_skips_absent_classes():
     rng = np.random.default_rng(2)
-    labels = np.repeat([0, 2], 50)  # class 1 has no training videos
-    temporal = softmax(4.0 * np.eye(3)[labels] + rng.normal(0, 0.3, (100, 3)))
-    spatial = softmax(rng.normal(0, 1.0, (100, 3)))  # uninformative
-    fusion = late_fusion.SvmFusion.fit(spatial, temporal, labels)
+
+    def videos():
+        labels = np.repeat([0, 2], 50)  # class 1 has no training videos
+        temporal = softmax(4.0 * np.eye(3)[labels] + rng.normal(0, 0.3, (100, 3)))
+        spatial = softmax(rng.normal(0, 1.0, (100, 3)))  # uninformative
+        return spatial, temporal, labels
+
+    fusion = late_fusion.SvmFusion.fit(*videos())
+    spatial, temporal, labels = videos()  # new draws: scored on videos it was not fit on
     scores = fusion.scores(spatial, temporal)
     assert np.all(scores.argmax(axis=1) == labels)
     assert np.all(scores[:, 1] == -np.inf)

@@ -272,3 +272,36 @@ def test_benchmark_json_pictures_and_class_table(tiny, capsys):
     assert main(["--classes"]) == 0
     table = capsys.readouterr().out.strip().splitlines()
     assert len(table) == 2 + len(CLASSES) and all(line.startswith("|") for line in table)
+
+
+def _tree(root):
+    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root) for f in files)
+
+
+def test_same_seed_and_profile_give_byte_identical_files_on_one_cpu_or_several(tiny, tmp_path):
+    """A second render in another process, pinned to one CPU with one worker: every video
+    (MPEG-4 and H.264), index file, ground truth and picture has the same bytes."""
+    import subprocess
+    import sys
+
+    one_cpu = {min(os.sched_getaffinity(0))}
+    again = tmp_path / "again"
+    result = subprocess.run(
+        [sys.executable, "-m", "beam_pipelines.synth", "--out", str(again), "--seed", str(SEED),
+         "--profile", "tiny", "--multiview", "--processes", "1"],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), capture_output=True, text=True,
+        timeout=300, preexec_fn=lambda: os.sched_setaffinity(0, one_cpu))
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = _tree(tiny)
+    assert files == _tree(again)
+    videos = [f for f in files if f.endswith((".avi", ".mp4"))]
+    assert {os.path.splitext(f)[1] for f in videos} == {".avi", ".mp4"} and len(videos) > 20
+    for name in files:
+        first, second = (open(os.path.join(root, name), "rb").read() for root in (tiny, again))
+        if name == "benchmark.json":  # holds the render time and where each dataset went
+            first, second = (json.loads(b) for b in (first, second))
+            for info in (first, second):
+                info["timing"] = None
+                for dataset in info["datasets"].values():
+                    dataset["root"] = None
+        assert first == second, name

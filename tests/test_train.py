@@ -28,7 +28,9 @@ def run_small(run_dir, config, **kwargs):
 
 def test_run_dir_holds_config_run_info_and_loadable_checkpoints(tmp_path):
     model, summary = run_small(tmp_path, small_config())
-    assert summary["step"] == 6 and summary["mean_examples_per_second"] > 0
+    assert summary["step"] == 6 and [steps for steps, _ in summary["windows"]] == [3, 3]
+    seconds = sum(s for _, s in summary["windows"])
+    assert summary["mean_examples_per_second"] == pytest.approx(6 * 4 / seconds)
     assert set(summary) >= {"loss", "accuracy", "total_loss", "weight_decay", "learning_rate"}
     assert runs.read_config(str(tmp_path)) == small_config()
     info = runs.read_run_info(str(tmp_path))

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from media import stacking as np_stacking
 from media.quantize import decode_jpeg, dequantize_flow
-from media.records import SCHEMA_VERSION, decode_flow_tf, decode_rgb_tf, parse_record_tf
+from media.records import check_schema_version, decode_flow_tf, decode_rgb_tf, parse_record_tf
 from media.shards import iter_records, list_shards, read_dataset_info
 from tfx_models import augment, stacking_tf
 
@@ -272,10 +272,7 @@ def _lazy_video(serialized: bytes, source: str):
         if key not in ctx:
             raise ValueError(f"{source}: record lacks context field {key!r}")
     record_id = ctx["id"].bytes_list.value[0].decode()
-    version = ctx["schema_version"].int64_list.value[0]
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"{source}: record {record_id} has schema_version {version}, "
-                         f"this reader knows {SCHEMA_VERSION}")
+    check_schema_version(ctx["schema_version"].int64_list.value[0], f"{source}: record {record_id}")
     lists = {key: [f.bytes_list.value[0] for f in feature_list.feature]
              for key, feature_list in example.feature_lists.feature_list.items()}
     bound = ctx["flow_bound"].float_list.value[0]
