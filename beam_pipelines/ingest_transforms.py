@@ -161,21 +161,22 @@ def _stream_record(entry: VideoEntry, config: IngestConfig, estimator: FlowEstim
     max_decoded = config.max_seconds * reader.fps if config.max_seconds else float("inf")
     builder = RecordBuilder(config.flow_bound, config.jpeg_quality)
     previous = None
-    for frame in reader:
-        if reader.decoded_frames > max_decoded:  # the container understated its length
-            raise IngestFailure("validate", f"too long: over --max_seconds {config.max_seconds:g} "
-                                            f"({reader.decoded_frames} frames decoded at {reader.fps:g} fps)")
-        with _stage("flow"):
-            gray = to_gray(frame)
-            forward = backward = None
-            if previous is not None:
-                forward = estimator(previous, gray)
-                backward = estimator(gray, previous) if config.bidirectional else None
-        with _stage("encode"):
-            builder.add_frame(frame)
-            if forward is not None:
-                builder.add_flow(forward, backward)
-        previous = gray
+    with _stage("decode"):  # decoding and resizing happen as the loop pulls each frame
+        for frame in reader:
+            if reader.decoded_frames > max_decoded:  # the container understated its length
+                raise IngestFailure("validate", f"too long: over --max_seconds {config.max_seconds:g} "
+                                                f"({reader.decoded_frames} frames decoded at {reader.fps:g} fps)")
+            with _stage("flow"):
+                gray = to_gray(frame)
+                forward = backward = None
+                if previous is not None:
+                    forward = estimator(previous, gray)
+                    backward = estimator(gray, previous) if config.bidirectional else None
+            with _stage("encode"):
+                builder.add_frame(frame)
+                if forward is not None:
+                    builder.add_flow(forward, backward)
+            previous = gray
     if reader.partial_reason and config.reject_partial:
         raise IngestFailure("decode", f"decoded only in part ({reader.partial_reason}); --reject_partial")
     with _stage("validate"):

@@ -76,15 +76,22 @@ def moving_pattern(height: int, width: int, frames: int):
 
 
 def render(path: str, height: int, width: int, frames: int) -> float:
-    from media.video import write_video
+    """Seconds to render, or 0.0 when `path` already holds this video (kept with --work)."""
+    from media.video import VideoReader, VideoDecodeError, write_video
 
+    try:
+        with VideoReader(path) as reader:
+            if (reader.declared_frames, reader.source_height, reader.source_width) == (frames, height, width):
+                return 0.0
+    except VideoDecodeError:
+        pass
     start = time.perf_counter()
     write_video(path, moving_pattern(height, width, frames), fps=FPS, codec="mpeg4")
     return time.perf_counter() - start
 
 
 def measure_function(warmup: str, video: str, size: int, code_dir: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE, warmup, video, str(size)], cwd=REPO,
+    result = subprocess.run([sys.executable, "-c", PROBE, warmup, video, str(size)], cwd=code_dir,
                             env={**os.environ, **QUIET, "PYTHONPATH": code_dir}, capture_output=True,
                             text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -104,6 +111,8 @@ def measure_job(video: str, size: int, work: str) -> dict:
                             check=True)
     with open(os.path.join(output, "summary.json")) as f:
         summary = json.load(f)
+    if summary["written"] != 1:
+        raise RuntimeError(f"{video}: the job wrote no record; see {summary['dead_letter_file']}")
     return {"max_process_peak_mb": float(result.stdout.strip().splitlines()[-1]),
             "seconds": time.perf_counter() - start, "written": summary["written"], "frames": summary["frames"]}
 
@@ -129,11 +138,12 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--size", type=int, default=256, help="the ingest's --size (short side)")
     parser.add_argument("--code_dir", default=REPO, help="checkout whose ingest_video the function probe runs")
-    parser.add_argument("--work", help="folder for the rendered videos (default: a temporary one)")
+    parser.add_argument("--work", help="folder for the rendered videos, kept and reused on the next run "
+                                       "(default: a temporary one)")
     args = parser.parse_args(argv)
     lengths = [float(s) for s in args.seconds.split(",")]
     with tempfile.TemporaryDirectory() as temp:
-        work = args.work or temp
+        work = os.path.abspath(args.work or temp)  # the job's CSV manifest names videos by absolute path
         os.makedirs(work, exist_ok=True)
         warmup = os.path.join(work, "warmup.avi")
         render(warmup, args.height, args.width, 4)

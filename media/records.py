@@ -66,19 +66,48 @@ def _float(value):
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length_delimited(field: int, length: int) -> bytes:
+    """Protobuf tag and length of a length-delimited field (wire type 2); the payload follows."""
+    return _varint(field << 3 | 2) + _varint(length)
+
+
+def _bytes_feature_header(length: int) -> bytes:
+    """FeatureList.feature entry holding Feature{bytes_list: BytesList{value: [<length bytes>]}}."""
+    bytes_list = len(_length_delimited(1, length)) + length
+    feature = len(_length_delimited(1, bytes_list)) + bytes_list
+    return _length_delimited(1, feature) + _length_delimited(1, bytes_list) + _length_delimited(1, length)
+
+
 class RecordBuilder:
     """One record built frame by frame: each frame and flow field is JPEG-encoded as it
-    arrives, so memory holds the encoded record, never the decoded video."""
+    arrives, so memory holds the encoded record, never the decoded video.
+
+    The feature lists are kept as their serialized protobuf wire bytes (one growing buffer
+    per list) and joined once at the end, so building a record peaks at about twice its
+    size; a tf.train.SequenceExample built field by field and then serialized took about
+    five times. The bytes are what SerializeToString(deterministic=True) writes for the
+    same message (a test checks), so any protobuf reader parses them.
+    """
 
     def __init__(self, flow_bound: float, jpeg_quality: int = DEFAULT_JPEG_QUALITY):
         self.flow_bound, self.jpeg_quality = flow_bound, jpeg_quality
-        self._example = tf.train.SequenceExample()
-        self._lists = {key: self._example.feature_lists.feature_list[key].feature for key in SEQUENCE_KEYS}
+        self._lists = {key: bytearray() for key in SEQUENCE_KEYS}
         self.shape: tuple[int, int] | None = None
         self.num_frames = self.num_flows = self.num_backward = 0
 
     def _append(self, key: str, image: np.ndarray) -> None:
-        self._lists[key].add().bytes_list.value.append(encode_jpeg(image, self.jpeg_quality))
+        jpeg = encode_jpeg(image, self.jpeg_quality)
+        self._lists[key] += _bytes_feature_header(len(jpeg))
+        self._lists[key] += jpeg
 
     def add_frame(self, rgb: np.ndarray) -> None:
         if self.shape is None:
@@ -109,7 +138,7 @@ class RecordBuilder:
             raise ValueError(f"{path}: {self.num_frames} frames need {self.num_frames - 1} flow fields, "
                              f"got {self.num_flows} forward and {self.num_backward} backward")
         height, width = self.shape
-        context = {
+        context = tf.train.Features(feature={
             "id": _bytes([id.encode()]),
             "path": _bytes([path.encode()]),
             "dataset": _bytes([dataset.encode()]),
@@ -126,12 +155,17 @@ class RecordBuilder:
             "flow_bound": _float(self.flow_bound),
             "partial": _int(1 if partial_reason else 0),
             "partial_reason": _bytes([partial_reason.encode()]),
-        }
-        for key, value in context.items():
-            self._example.context.feature[key].CopyFrom(value)
-        # Deterministic: map fields (the context and feature lists) in key order, so the
-        # same video gives the same bytes in every process and rerun.
-        return self._example.SerializeToString(deterministic=True)
+        }).SerializeToString(deterministic=True)
+        # SequenceExample{context: 1, feature_lists: 2}; FeatureLists is a map, each entry
+        # {key: 1, value: 2}, written in key order as deterministic serialization does.
+        entries = []
+        for key in sorted(self._lists):
+            name, values = key.encode(), self._lists[key]
+            head = _length_delimited(1, len(name)) + name + _length_delimited(2, len(values))
+            entries += [_length_delimited(1, len(head) + len(values)), head, values]
+        lists_length = sum(len(piece) for piece in entries)
+        return b"".join([_length_delimited(1, len(context)), context,
+                         _length_delimited(2, lists_length), *entries])
 
 
 def encode_record(*, id: str, path: str, dataset: str, label: int, label_name: str,

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from beam_pipelines.ingest_transforms import DEAD_LETTER_FILE, IngestConfig, IngestFailure, ingest_video
 from media.flow import FlowEstimator
+from media.quantize import decode_jpeg, encode_jpeg
 from media.records import decode_record, encode_record, parse_record_tf
 from media.shards import iter_records
 from media.video import VideoReader, read_video, write_video
@@ -93,6 +94,7 @@ import resource, sys
 from beam_pipelines.ingest_transforms import IngestConfig, ingest_video
 from beam_pipelines.datasets.entry import VideoEntry
 from media.flow import FlowEstimator
+from media.quantize import decode_jpeg, encode_jpeg
 
 def run(path):
     entry = VideoEntry(path=path, label=0, label_name="C", subset="train", group="g", view=0, dataset="toy")
@@ -144,3 +146,22 @@ def test_version_1_records_still_parse_as_whole_videos():
     example.context.feature["schema_version"].int64_list.value[:] = [3]
     with pytest.raises(ValueError, match=r"schema_version 3, this reader knows \(1, 2\)"):
         decode_record(example.SerializeToString())
+
+
+def test_streamed_records_are_the_bytes_protobuf_writes_for_the_same_message():
+    """RecordBuilder writes protobuf's wire format itself; check it against the library."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (4, 24, 40, 3), dtype=np.uint8)
+    flow = rng.normal(0, 3, (3, 24, 40, 2)).astype(np.float32)
+    for backward in (None, -flow):
+        ours = encode_record(id="toy/é.avi", path="/v/é.avi", dataset="toy", label=300, label_name="C",
+                             group="g", view=1, fps=29.97, frames=frames, flow=flow, flow_bound=20.0,
+                             flow_algorithm="dis_fast", backward_flow=backward, partial_reason="cut")
+        example = tf.train.SequenceExample.FromString(ours)
+        assert example.SerializeToString(deterministic=True) == ours
+        lists = example.feature_lists.feature_list
+        assert [len(lists[k].feature) for k in ("rgb", "flow_x", "flow_y", "flow_back_x")] == [
+            4, 3, 3, 0 if backward is None else 3]
+        record = decode_record(ours)
+        assert (record.label, record.view, record.partial_reason, record.id) == (300, 1, "cut", "toy/é.avi")
+        np.testing.assert_array_equal(record.frames, [decode_jpeg(encode_jpeg(f)) for f in frames])
