@@ -137,6 +137,12 @@ def main(argv=None) -> int:
     runner = SavedModelRunner(os.path.join(base, MODEL, "1"))
     results = {"in-process": measure(lambda x: runner.run("serving_default", x, ["probabilities"]),
                                      batch_inputs, args.iterations, args.warmup, args.clients)}
+    # Control: the same export through the Python object graph (what TF Serving never uses),
+    # to tell the loader path's own cost from the host's speed on the day.
+    function = tf.saved_model.load(os.path.join(base, MODEL, "1")).signatures["serving_default"]
+    results["in-process, tf.saved_model.load (control)"] = measure(
+        lambda x: function(**{k: tf.constant(v) for k, v in x.items()}), batch_inputs, args.iterations,
+        args.warmup, args.clients)
     for batching in (False, True):
         process, address = start_server(base, batching)
         call, channel = grpc_caller(address)

@@ -12,7 +12,7 @@ import numpy as np
 from media.flow import FlowEstimator, compute_flows
 from media.quantize import decode_jpeg, encode_jpeg, stored_flow
 from media.stacking import evaluation_batch
-from media.video import VideoDecodeError, read_video, resize_short_side
+from media.video import VideoDecodeError, VideoReader
 from tfx_models.export_contract import Preprocessing
 
 # The ingest job refuses frames smaller than this on a side (beam_pipelines.ingest_transforms.MIN_SIDE).
@@ -34,13 +34,15 @@ def video_test_inputs(path: str, prep: Preprocessing, *, num_frames: int = 25, c
 
     Raises VideoDecodeError naming the file when it is unreadable or too short.
     """
-    video = read_video(path, max_frames=prep.max_frames or None, stride=prep.stride)
-    count, height, width = video.frames.shape[:3]
-    if min(height, width) < MIN_SIDE:
-        raise UnusableVideoError(path, f"resolution {width}x{height} is below {MIN_SIDE} px on a side")
+    with VideoReader(path, size=prep.size, stride=prep.stride, max_frames=prep.max_frames or None) as reader:
+        if min(reader.source_height, reader.source_width) < MIN_SIDE:
+            raise UnusableVideoError(path, f"resolution {reader.source_width}x{reader.source_height} is below "
+                                           f"{MIN_SIDE} px on a side")
+        # Frames are resized as they decode, as the ingest job does: memory holds the resized clip only.
+        frames = np.stack(list(reader))
+    count = len(frames)
     if "temporal" in prep.streams and count < 2:
         raise UnusableVideoError(path, f"too short: {count} frame(s), the temporal stream needs at least 2")
-    frames = resize_short_side(video.frames, prep.size)
     flow = backward = None
     if "temporal" in prep.streams:
         estimator = estimator or FlowEstimator(prep.flow_algorithm)
