@@ -2,15 +2,13 @@
 single-stream runs, killed and resumed, evaluated with joint test inputs, exported and run in
 TF's C++ loader."""
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from tests.test_train_support import QUIET_ENV, REPO, write_records
+from tests.test_train_support import QUIET_ENV, REPO, kill_after_checkpoint, write_records
 from tfx_models import checkpointing, config as config_lib, runs
 from tfx_models.train import train
 
@@ -38,17 +36,7 @@ def fused_run(tmp_path_factory):
                *[arg for s in SMALL for arg in ("--set", s)]]
     env = {**os.environ, **QUIET_ENV}
     ckpt_dir = runs.checkpoint_dir(run_dir)
-    first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 240
-        while not os.path.exists(checkpointing.manifest_path(f"{ckpt_dir}/ckpt-5")):
-            assert first.poll() is None, first.stdout.read()
-            assert time.monotonic() < deadline, "no checkpoint within 240 s"
-            time.sleep(0.02)
-        os.kill(first.pid, signal.SIGKILL)
-    finally:
-        first.wait()
-    killed_output = first.stdout.read()
+    killed_output = kill_after_checkpoint(command, ckpt_dir, 5)
     assert "initialised" in killed_output and "layers from trained runs" in killed_output
     survivor = checkpointing.latest_valid_checkpoint(ckpt_dir)
     killed_at = int(survivor.rsplit("-", 1)[-1])

@@ -1,11 +1,9 @@
 """The train CLI: --help, config errors, and resuming after SIGKILL from the last complete checkpoint."""
 import os
-import signal
 import subprocess
 import sys
-import time
 
-from tests.test_train_support import QUIET_ENV, REPO, python, write_records
+from tests.test_train_support import QUIET_ENV, REPO, kill_after_checkpoint, python, write_records
 from tfx_models import checkpointing, runs
 
 DEMO = "tfx_models/experiments/demo_spatial.py"
@@ -31,17 +29,7 @@ def test_resume_after_sigkill(tmp_path):
                "--set", "train.log_every=5"]
     env = {**os.environ, **QUIET_ENV}
     ckpt_dir = runs.checkpoint_dir(run_dir)
-    first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(checkpointing.manifest_path(f"{ckpt_dir}/ckpt-5")):
-            assert first.poll() is None, first.stdout.read()
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.02)
-        os.kill(first.pid, signal.SIGKILL)
-    finally:
-        first.wait()
-    assert first.returncode == -signal.SIGKILL
+    kill_after_checkpoint(command, ckpt_dir, 5, timeout=120)
     survivor = checkpointing.latest_valid_checkpoint(ckpt_dir)
     killed_at = int(survivor.rsplit("-", 1)[-1])
     assert 5 <= killed_at < 60

@@ -76,3 +76,25 @@ def python(args: list[str], *, env: dict | None = None, timeout: int = 240, **kw
     """Runs `python args...` from the repo root with TF quiet; returns the CompletedProcess."""
     return subprocess.run([sys.executable, *args], cwd=REPO, env={**os.environ, **QUIET_ENV, **(env or {})},
                           capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def kill_after_checkpoint(command: list[str], ckpt_dir: str, step: int, *, timeout: float = 240) -> str:
+    """Runs a training command until checkpoint `step` is complete, then SIGKILLs it; returns its output."""
+    import signal
+    import time
+
+    from tfx_models import checkpointing
+
+    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **QUIET_ENV}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(checkpointing.manifest_path(f"{ckpt_dir}/ckpt-{step}")):
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, f"no checkpoint within {timeout} s"
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    return process.stdout.read()

@@ -93,8 +93,7 @@ class ServingSignatures:
 
     @property
     def class_names(self):
-        # Built inside each traced function: a captured eager constant would be one more
-        # resource for the C++ loader to restore.
+        # Built inside each traced function, so each signature's graph holds it as a plain constant.
         return tf.constant(list(self.prep.classes))
 
     def input_signatures(self) -> dict[str, list]:
