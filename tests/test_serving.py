@@ -97,6 +97,15 @@ def rest(server, path: str, body: dict | None = None, raw: bytes | None = None):
         return err.code, json.load(err)
 
 
+def run_together(call, count: int) -> None:
+    """call(0) .. call(count - 1) on concurrent threads, so the batcher can merge them."""
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 # gRPC ------------------------------------------------------------------------
 
 def test_grpc_predict_equals_in_process(served):
@@ -203,11 +212,7 @@ def test_bad_request_batched_with_good_ones_fails_alone(served):
         except grpc.RpcError as err:
             results[i] = err
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(call, 4)
     assert (server.batcher.batches_run - before[0], server.batcher.requests_run - before[1]) == (1, 4)
     bad = results[2]
     assert isinstance(bad, grpc.RpcError) and bad.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
@@ -254,11 +259,7 @@ def test_batching_merges_concurrent_requests(served):
     def call(i):
         results[i] = stub.Predict(predict_request({"flow": inputs[i]}), timeout=60)
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(call, 4)
     assert (server.batcher.batches_run - before[0], server.batcher.requests_run - before[1]) == (1, 4)
     for x, response in zip(inputs, results):  # each caller got its own row back
         np.testing.assert_allclose(tf.make_ndarray(response.outputs["probabilities"]),
