@@ -13,6 +13,14 @@ one `register(ModelKind(...))` here and one experiment file.
 - `loss(config, tasks)`: a tfx_models.losses LossFn over the output dict.
 - `initialise(model, config)`: loads pre-trained parts (e.g. single-stream runs
   into the towers of a fused model) before training starts.
+- `inference(model, config)`: the part of the trained model that is evaluated,
+  exported and served, when it is not the whole of it (a distilled student
+  without its teacher, one branch of a Siamese pair); default: the model.
+- `serving_streams(config)`: the streams that inference model reads; run_info's
+  `streams` records them for evaluate, export and the client. Default: `streams`.
+- `dataset(config)`: the kind's own training sampler, a
+  (input_context, seed) -> tf.data.Dataset function, when the joint sampler of
+  `streams` is not what it trains on (e.g. pairs of views); default: the joint sampler.
 """
 from __future__ import annotations
 
@@ -32,6 +40,15 @@ class ModelKind:
     build: Callable[[ExperimentConfig, dict[str, int]], keras.Model]
     loss: Callable[[ExperimentConfig, list[str]], LossFn]
     initialise: Callable[[keras.Model, ExperimentConfig], list[str]] | None = None
+    inference: Callable[[keras.Model, ExperimentConfig], keras.Model] | None = None
+    serving_streams: Callable[[ExperimentConfig], tuple[str, ...]] | None = None
+    dataset: Callable[[ExperimentConfig], Callable] | None = None
+
+    def inference_model(self, model: keras.Model, config: ExperimentConfig) -> keras.Model:
+        return self.inference(model, config) if self.inference else model
+
+    def inference_streams(self, config: ExperimentConfig) -> tuple[str, ...]:
+        return (self.serving_streams or self.streams)(config)
 
 
 KINDS: dict[str, ModelKind] = {}

@@ -44,10 +44,13 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
     """run_info from the resolved config and each task's dataset_info.json (in task order)."""
     d = config.data
     first = dataset_infos[0]
-    streams = model_kinds.kind_of(config).streams(config)
+    kind = model_kinds.kind_of(config)
+    streams = kind.inference_streams(config)
     return {
         "kind": config.model.kind,
+        # What the evaluated and served model reads; training may read more (a teacher's flow).
         "streams": list(streams),
+        "training_streams": list(kind.streams(config)),
         # One stream's name for single-stream runs (what older run_info files hold).
         "stream": streams[0] if len(streams) == 1 else "+".join(streams),
         "snippets": d.snippets,
@@ -91,7 +94,8 @@ def num_classes(run_info: dict) -> dict[str, int]:
 
 
 def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
-    """The run's model with the weights of its newest valid checkpoint, and its run_info."""
+    """The run's inference model (see ModelKind.inference) with the weights of its newest valid
+    checkpoint, and its run_info."""
     config = read_config(run_dir)
     run_info = read_run_info(run_dir)
     # Pre-trained weights and runs are already inside the checkpoint; do not read them again.
@@ -99,11 +103,12 @@ def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
     config.model.train_tower = True
     config.fusion.spatial_run = config.fusion.temporal_run = None
     config.fusion.train_from_fusion = False
-    model = model_kinds.kind_of(config).build(config, num_classes(run_info))
+    kind = model_kinds.kind_of(config)
+    model = kind.build(config, num_classes(run_info))
     prefix = checkpointing.latest_valid_checkpoint(checkpoint_dir(run_dir))
     if prefix is None:
         raise FileNotFoundError(f"{checkpoint_dir(run_dir)}: no complete checkpoint")
     tf.train.Checkpoint(weights=checkpointing.model_variables(model)).restore(prefix).expect_partial() \
         .assert_existing_objects_matched()
     run_info["checkpoint"] = prefix
-    return model, run_info
+    return kind.inference_model(model, config), run_info

@@ -92,8 +92,9 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
     """Trains until config.train.steps, resuming from run_dir's checkpoints.
 
     dataset_fn(input_context, seed) -> tf.data.Dataset yielding (features, targets) per the
-    input-pipeline contract; default: tfx_models.input_pipeline.train_dataset. Returns the
-    trained model and the last logged metrics plus throughput.
+    input-pipeline contract; default: the model kind's sampler (ModelKind.dataset, else the
+    joint sampler of its streams). Returns the trained model and the last logged metrics
+    plus throughput.
     """
     t = config.train
     strategy = strategy or make_strategy(t.strategy)
@@ -106,7 +107,7 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
         runs.write_run_files(run_dir, config, runs.make_run_info(config, infos))
     kind = model_kinds.kind_of(config)
     loss_fn = loss_fn or kind.loss(config, tasks)
-    dataset_fn = dataset_fn or pipeline_dataset_fn(config)
+    dataset_fn = dataset_fn or (kind.dataset or pipeline_dataset_fn)(config)
 
     ckpt_dir = writable_dir(runs.checkpoint_dir(run_dir), strategy)
     previous_policy = keras.mixed_precision.global_policy().name
