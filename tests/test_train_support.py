@@ -17,8 +17,10 @@ QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 def write_records(record_dir: str, dataset: str, classes: list[str], *, videos_per_class: int = 2,
                   frames: int = 6, height: int = 40, width: int = 48, shards: int = 2,
-                  bidirectional: bool = False, seed: int = 0) -> str:
-    """A record dir as the ingest job writes it: frames whose colour and motion depend on the class."""
+                  bidirectional: bool = False, seed: int = 0, group=lambda label, v: f"g{v}") -> str:
+    """A record dir as the ingest job writes it: frames whose colour and motion depend on the class.
+
+    group(label, v) names the group of class `label`'s v-th video."""
     rng = np.random.default_rng(seed)
     os.makedirs(record_dir, exist_ok=True)
     for subset in ("train", "test"):
@@ -32,7 +34,7 @@ def write_records(record_dir: str, dataset: str, classes: list[str], *, videos_p
                 flow += rng.normal(0, 0.5, flow.shape).astype(np.float32)
                 serialized.append(encode_record(
                     id=f"{dataset}/{subset}_{name}_{v}.avi", path=f"/videos/{subset}_{name}_{v}.avi",
-                    dataset=dataset, label=label, label_name=name, group=f"g{v}", view=0, fps=25.0,
+                    dataset=dataset, label=label, label_name=name, group=group(label, v), view=0, fps=25.0,
                     frames=base + noise, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast",
                     backward_flow=-flow if bidirectional else None))
         for s in range(shards):

@@ -40,6 +40,10 @@ class DataConfig:
     # tau drawn per sample from snippet_stride = (min, max) frames; testing uses their midpoint.
     snippets: int = 1
     snippet_stride: tuple[int, ...] = (5, 15)
+    # Cross-fitting (tfx_models.folds): with folds >= 2, train without the groups of
+    # holdout_fold, so evaluate can score them out of fold for the late-fusion SVM.
+    folds: int = 0
+    holdout_fold: int = 0
 
 
 @dataclass
@@ -131,6 +135,9 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
         raise ValueError(f"config train.lr_drops={t.lr_drops!r}: increasing fractions in (0, 1)")
     if len(d.snippet_stride) != 2 or not 1 <= d.snippet_stride[0] <= d.snippet_stride[1]:
         raise ValueError(f"config data.snippet_stride={d.snippet_stride!r}: (min, max) frames, 1 <= min <= max")
+    if d.folds == 1 or d.folds < 0 or (d.folds and not 0 <= d.holdout_fold < d.folds):
+        raise ValueError(f"config data.folds={d.folds}, data.holdout_fold={d.holdout_fold}: folds is 0 (off) "
+                         "or >= 2, and 0 <= holdout_fold < folds")
     if d.bidirectional and d.length % 2:
         raise ValueError(f"config data.length={d.length}: bidirectional stacking needs an even L")
     if not m.train_tower and m.weights is None:

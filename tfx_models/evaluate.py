@@ -4,7 +4,8 @@ Every test video gets num_frames x crops inputs (25 x 10 by default, built by
 media.stacking.video_test_batch); a model's class scores are the mean of its
 softmax over those inputs. Rows: each spatial model, each temporal model (one
 per input configuration), and for a spatial + temporal pair fusion by averaging
-and by a linear SVM trained on the training videos' scores.
+and by a linear SVM trained on the training videos' scores (the paper's) or, given
+cross-fitted runs (`--svm_fold_run`, see tfx_models.folds), on their out-of-fold scores.
 
     python -m tfx_models.evaluate --spatial RUN --temporal RUN [--temporal RUN2] [--run RUN ...] --out DIR
 
@@ -33,6 +34,7 @@ from tfx_models.input_pipeline import video_test_inputs
 
 AVERAGE_ROW = "Two-stream: fusion by averaging"
 SVM_ROW = "Two-stream: fusion by SVM"
+SVM_OOF_ROW = "Two-stream: fusion by SVM on out-of-fold scores"
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,11 @@ def _predict(model: keras.Model, output: str, features: dict, batch_size: int) -
 
 
 def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_frames: int,
-                 crops: int, batch_size: int) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
-    """(video ids, labels, {label: mean softmax [V,C]}); models with equal inputs share them."""
+                 crops: int, batch_size: int, fold: tuple[int, int] | None = None
+                 ) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+    """(video ids, labels, {label: mean softmax [V,C]}); models with equal inputs share them.
+
+    fold=(folds, k): only the videos of fold k's groups."""
     groups: dict[InputConfig, list[EvalModel]] = {}
     for entry in models:
         groups.setdefault(entry.inputs, []).append(entry)
@@ -160,7 +165,8 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
             record_dir, subset, config.streams, num_frames=num_frames, crops=crops,
             crop_size=config.crop_size, length=config.length, stacking=config.stacking,
             bidirectional=config.bidirectional, mean_subtraction=config.mean_subtraction,
-            joint=config.stream == "joint", snippets=config.snippets, snippet_stride=config.snippet_stride)
+            joint=config.stream == "joint", snippets=config.snippets, snippet_stride=config.snippet_stride,
+            fold=fold)
         group_ids, group_labels = [], []
         per_model = {e.label: [] for e in entries}
         for video in _ahead(videos):
@@ -174,8 +180,51 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
         ids, labels = group_ids, np.asarray(group_labels)
         scores.update({name: np.stack(values) for name, values in per_model.items()})
     if not ids:
-        raise ValueError(f"{record_dir}: no {subset} videos")
+        where = "" if fold is None else f" in fold {fold[1]} of {fold[0]}"
+        raise ValueError(f"{record_dir}: no {subset} videos{where}")
     return ids, labels, scores
+
+
+@dataclass
+class FoldModel:
+    """A cross-fitted run: trained without the groups of `fold` (one of `folds`)."""
+
+    entry: EvalModel
+    folds: int
+    fold: int
+
+
+def out_of_fold_scores(fold_models: list[FoldModel], pair: tuple[EvalModel, EvalModel], record_dir: str, *,
+                       num_frames: int, crops: int, batch_size: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(labels, [spatial, temporal] scores) of every training video, each scored by the pair's
+    cross-fitted runs that never saw its group."""
+    by_key: dict[tuple[InputConfig, int], FoldModel] = {}
+    for f in fold_models:
+        if f.entry.inputs in (pair[0].inputs, pair[1].inputs):
+            if (f.entry.inputs, f.fold) in by_key:
+                raise ValueError(f"two cross-fitted runs for {f.entry.label!r} fold {f.fold}")
+            by_key[(f.entry.inputs, f.fold)] = f
+    counts = sorted({f.folds for f in by_key.values()})
+    if len(counts) != 1:
+        raise ValueError(f"cross-fitted runs for {pair[0].label!r} + {pair[1].label!r}: data.folds "
+                         f"{counts or 'none given'}; they must all use the same number of folds")
+    folds = counts[0]
+    missing = [f"{e.label} (fold {k})" for e in pair for k in range(folds) if (e.inputs, k) not in by_key]
+    if missing:
+        raise ValueError(f"out-of-fold SVM needs a run per stream and fold of {folds}; missing: "
+                         + "; ".join(missing))
+    labels, scores, seen = [], ([], []), set()
+    for k in range(folds):
+        entries = [replace(by_key[(e.inputs, k)].entry, label=str(i)) for i, e in enumerate(pair)]
+        ids, fold_labels, fold_scores = score_videos(entries, record_dir, "train", num_frames=num_frames,
+                                                     crops=crops, batch_size=batch_size, fold=(folds, k))
+        if seen & set(ids):
+            raise RuntimeError(f"{record_dir}: videos {sorted(seen & set(ids))[:3]} fall in two folds")
+        seen.update(ids)
+        labels.append(fold_labels)
+        for i in range(2):
+            scores[i].append(fold_scores[str(i)])
+    return np.concatenate(labels), [np.concatenate(s) for s in scores]
 
 
 def _slug(label: str) -> str:
@@ -185,12 +234,15 @@ def _slug(label: str) -> str:
 def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str, out_dir: str, *,
                     settings: dict[str, dict], subset: str, num_frames: int, crops: int,
                     batch_size: int, svm: bool, svm_frames: int, svm_crops: int,
-                    svm_c: float) -> dict[str, dict]:
+                    svm_c: float, fold_runs: list[tuple[str, keras.Model, dict]] = ()) -> dict[str, dict]:
     """Scores, fusions and metric files of one split; returns {row label: metrics summary}."""
     info = read_dataset_info(record_dir)
     classes = list(info["classes"])
     entries = [_eval_model(label, model, settings.get(label, {}), info["dataset"], len(classes))
                for label, model in models.items()]
+    fold_models = [FoldModel(_eval_model(label, model, run_info, info["dataset"], len(classes)),
+                             int(run_info["folds"]), int(run_info["holdout_fold"]))
+                   for label, model, run_info in fold_runs]
     ids, labels, scores = score_videos(entries, record_dir, subset, num_frames=num_frames,
                                        crops=crops, batch_size=batch_size)
     split_dir = os.path.join(out_dir, _slug(split))
@@ -214,6 +266,16 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
                             info={"spatial": s.label, "temporal": t.label, "classes": classes,
                                   "record_dir": record_dir, "train_videos": len(train_ids)})
                 rows[SVM_ROW + suffix] = fusion.scores(scores[s.label], scores[t.label])
+            if fold_models:
+                oof_labels, (oof_spatial, oof_temporal) = out_of_fold_scores(
+                    fold_models, (s, t), record_dir, num_frames=svm_frames, crops=svm_crops,
+                    batch_size=batch_size)
+                fusion = late_fusion.SvmFusion.fit(oof_spatial, oof_temporal, oof_labels, c=svm_c)
+                fusion.save(os.path.join(split_dir, _slug(SVM_OOF_ROW + suffix)),
+                            info={"spatial": s.label, "temporal": t.label, "classes": classes,
+                                  "record_dir": record_dir, "train_videos": len(oof_labels),
+                                  "scores": "out of fold", "folds": fold_models[0].folds})
+                rows[SVM_OOF_ROW + suffix] = fusion.scores(scores[s.label], scores[t.label])
     np.savez(os.path.join(split_dir, "video_scores.npz"), ids=np.asarray(ids), labels=labels,
              **{_slug(label): value for label, value in rows.items()})
     results = {}
@@ -289,21 +351,30 @@ def _split_name(record_dir: str) -> str:
 
 
 def evaluate_runs(spatial: list[str], temporal: list[str], out_dir: str, *,
-                  records: str | None = None, others: list[str] = (), **options) -> dict:
+                  records: str | None = None, others: list[str] = (), fold_runs: list[str] = (),
+                  **options) -> dict:
     """Loads run dirs, groups them into splits by record dir and evaluates every split.
 
     others: runs of any model kind (their rows are labelled by kind and settings).
+    fold_runs: cross-fitted spatial and temporal runs (data.folds >= 2, one per fold and
+    stream) whose out-of-fold scores train a second SVM fusion.
     """
     from tfx_models.runs import load_model_from_run  # the training stack loads only when used
 
     by_dir: dict[str, dict] = {}
-    for run_dir in [*spatial, *temporal, *others]:
+    fold_run_dirs = set(fold_runs)
+    for run_dir in [*spatial, *temporal, *others, *fold_runs]:
         model, run_info = load_model_from_run(run_dir)
         record_dir = records or (run_info.get("records") or [None])[0]
         if not record_dir:
             raise ValueError(f"{run_dir}/run_info.json: no 'records'; pass --records DIR")
         group = by_dir.setdefault(os.path.realpath(record_dir),
-                                  {"record_dir": record_dir, "models": {}, "settings": {}})
+                                  {"record_dir": record_dir, "models": {}, "settings": {}, "fold_runs": []})
+        if run_dir in fold_run_dirs:
+            if not run_info.get("folds"):
+                raise ValueError(f"{run_dir}: --svm_fold_run needs a cross-fitted run (data.folds >= 2)")
+            group["fold_runs"].append((run_dir, model, run_info))
+            continue
         streams = run_info.get("streams") or [run_info["stream"]]
         label = describe(InputConfig(stream=streams[0] if len(streams) == 1 else "joint",
                                      crop_size=run_info["crop_size"], length=run_info["length"],
@@ -318,7 +389,8 @@ def evaluate_runs(spatial: list[str], temporal: list[str], out_dir: str, *,
     for group in by_dir.values():
         split = _split_name(group["record_dir"])
         per_split[split] = _evaluate_split(group["models"], group["record_dir"], split, out_dir,
-                                           settings=group["settings"], **options)
+                                           settings=group["settings"], fold_runs=group["fold_runs"],
+                                           **options)
     return {"splits": per_split, "markdown": write_report(per_split, out_dir)}
 
 
@@ -346,10 +418,16 @@ def main(argv=None) -> None:
     parser.add_argument("--svm_crops", type=int, choices=(1, 2, 5, 10),
                         help="crops per frame for SVM features")
     parser.add_argument("--svm_c", type=float, default=1.0, help="SVM regularisation constant C")
+    parser.add_argument("--svm_fold_run", action="append", default=[], metavar="RUN",
+                        help="cross-fitted spatial or temporal run (data.folds >= 2; one per stream and "
+                             "fold): adds SVM fusion on out-of-fold training scores (repeat)")
     args = parser.parse_args(argv)
     if not args.spatial and not args.temporal and not args.run:
         parser.error("give at least one --spatial, --temporal or --run run dir")
+    if args.svm_fold_run and args.no_svm:
+        parser.error("--svm_fold_run fits an SVM; drop --no_svm")
     result = evaluate_runs(args.spatial, args.temporal, args.out, records=args.records, others=args.run,
+                           fold_runs=args.svm_fold_run,
                            subset=args.subset, num_frames=args.num_frames, crops=args.crops,
                            batch_size=args.batch_size, svm=not args.no_svm,
                            svm_frames=args.svm_frames or args.num_frames,

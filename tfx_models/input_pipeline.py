@@ -26,6 +26,7 @@ from media.quantize import decode_jpeg, dequantize_flow
 from media.records import check_schema_version, decode_flow_tf, decode_rgb_tf, parse_record_tf
 from media.shards import iter_records, list_shards, read_dataset_info
 from tfx_models import augment, stacking_tf
+from tfx_models.folds import fold_of
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Serialized records held for shuffling; records hold whole videos (~MBs), keep it modest.
@@ -155,10 +156,15 @@ def _joint_sample(seed, record, *, streams: tuple[str, ...], snippets: int, snip
     return out
 
 
+def _outside_fold(record, *, folds: int, fold: int) -> tf.Tensor:
+    return tf.not_equal(fold_of(record["group"], folds), fold)
+
+
 def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, crop_size: int, length: int,
                     stacking: str, bidirectional: bool, mean_subtraction: bool, flip: bool,
                     color_jitter: bool, snippets: int, snippet_stride: tuple[int, int], seed: int | None,
-                    input_context: tf.distribute.InputContext | None) -> tf.data.Dataset:
+                    input_context: tf.distribute.InputContext | None,
+                    holdout: tuple[int, int] | None = None) -> tf.data.Dataset:
     info = _check_source(record_dir, "temporal" if "temporal" in streams else "spatial", bidirectional)
     files = list_shards(record_dir, "train")
     deterministic = seed is not None
@@ -175,6 +181,8 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
         records = records.shard(pipelines, input_context.input_pipeline_id)
     records = records.shuffle(SHUFFLE_RECORDS, seed=seed)
     records = records.map(parse_record_tf, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    if holdout is not None:
+        records = records.filter(functools.partial(_outside_fold, folds=holdout[0], fold=holdout[1]))
     element_seeds = tf.data.Dataset.random(seed=seed).batch(2)
     balanced = _balanced(tf.data.Dataset.zip(element_seeds, records), len(info["classes"]), record_dir)
     if streams == ("spatial",) and snippets == 1:
@@ -204,14 +212,15 @@ def train_dataset(sources: list[tuple[str, int]], streams: str | tuple[str, ...]
                   crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
                   bidirectional: bool = False, mean_subtraction: bool = True, flip: bool = True,
                   color_jitter: bool = True, snippets: int = 1, snippet_stride: tuple[int, int] = (5, 15),
-                  seed: int | None = None,
+                  seed: int | None = None, holdout: tuple[int, int] | None = None,
                   input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
     """Infinite class-balanced batches (features, {"label", "task"}) from one or more tasks.
 
     streams: "spatial", "temporal", or several (a model kind's streams), drawn
     jointly per sample. Tasks are drawn with equal probability, classes
     uniformly within a task. With `input_context`, each input pipeline reads
-    its own shards and yields per-replica batches.
+    its own shards and yields per-replica batches. holdout=(folds, fold) leaves
+    out the records whose group is in that fold (tfx_models.folds).
     """
     streams = (streams,) if isinstance(streams, str) else tuple(streams)
     for stream in streams:
@@ -228,7 +237,7 @@ def train_dataset(sources: list[tuple[str, int]], streams: str | tuple[str, ...]
                         mean_subtraction=mean_subtraction, flip=flip, color_jitter=color_jitter,
                         snippets=snippets, snippet_stride=tuple(snippet_stride),
                         seed=None if seed is None else seed + 7919 * position,
-                        input_context=input_context)
+                        input_context=input_context, holdout=holdout)
         for position, (record_dir, task) in enumerate(sources)]
     if len(per_source) == 1:
         samples = per_source[0]
@@ -247,6 +256,7 @@ class VideoInputs:
     id: str
     label: int
     task_dataset: str  # dataset name of the record: picks a multi-task model's head
+    group: str
     features: dict     # {"rgb": [N,c,c,3], "flow": [N,c,c,2L]} for the requested streams
 
 
@@ -268,7 +278,7 @@ def _lazy_video(serialized: bytes, source: str):
     """(context dict, frames, flow, backward flow) of one record, decoding nothing yet."""
     example = tf.train.SequenceExample.FromString(serialized)
     ctx = example.context.feature
-    for key in ("id", "label", "dataset", "flow_bound", "schema_version"):
+    for key in ("id", "label", "dataset", "group", "flow_bound", "schema_version"):
         if key not in ctx:
             raise ValueError(f"{source}: record lacks context field {key!r}")
     record_id = ctx["id"].bytes_list.value[0].decode()
@@ -291,7 +301,8 @@ def _lazy_video(serialized: bytes, source: str):
     rgb = lists.get("rgb", [])
     frames = _LazyFrames(rgb, lambda i: decode_jpeg(rgb[i]))
     context = {"id": record_id, "label": int(ctx["label"].int64_list.value[0]),
-               "dataset": ctx["dataset"].bytes_list.value[0].decode()}
+               "dataset": ctx["dataset"].bytes_list.value[0].decode(),
+               "group": ctx["group"].bytes_list.value[0].decode()}
     return context, frames, flow_sequence("flow_x", "flow_y"), flow_sequence("flow_back_x", "flow_back_y")
 
 
@@ -299,11 +310,13 @@ def video_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *,
                       num_frames: int = 25, crops: int = 10, crop_size: int = 224,
                       length: int = 10, stacking: str = "optical_flow",
                       bidirectional: bool = False, mean_subtraction: bool = True,
-                      joint: bool = False, snippets: int = 1, snippet_stride: int = 10) -> Iterator[VideoInputs]:
+                      joint: bool = False, snippets: int = 1, snippet_stride: int = 10,
+                      fold: tuple[int, int] | None = None) -> Iterator[VideoInputs]:
     """Each video's test inputs (num_frames equally spaced x crops), in shard order.
 
     joint: the streams feed one model, so their images start at the same frames
     and share crops (media.stacking.joint_test_batch, T snippets per input).
+    fold=(folds, k): only the videos whose group is in fold k (tfx_models.folds).
     """
     for stream in streams:
         _check_stream_options(stream, length, stacking, bidirectional)
@@ -311,6 +324,8 @@ def video_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *,
         _check_source(record_dir, "temporal", bidirectional)
     for serialized in iter_records(record_dir, subset):
         context, frames, flow, backward = _lazy_video(serialized, record_dir)
+        if fold is not None and int(fold_of(context["group"], fold[0])) != fold[1]:
+            continue
         options = dict(streams=streams, num_frames=num_frames, crops=crops, crop_size=crop_size, length=length,
                        stacking=stacking, bidirectional=bidirectional, mean_subtraction=mean_subtraction)
         try:
@@ -318,5 +333,5 @@ def video_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *,
                                               snippet_stride=snippet_stride, **options)
         except ValueError as error:
             raise ValueError(f"{record_dir}: record {context['id']}: {error}") from None
-        yield VideoInputs(id=context["id"], label=context["label"],
-                          task_dataset=context["dataset"], features=features)
+        yield VideoInputs(id=context["id"], label=context["label"], task_dataset=context["dataset"],
+                          group=context["group"], features=features)

@@ -55,6 +55,9 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         "stream": streams[0] if len(streams) == 1 else "+".join(streams),
         "snippets": d.snippets,
         "snippet_stride": list(d.snippet_stride),
+        # Cross-fitting: the run never saw the groups of holdout_fold (folds 0 = all groups).
+        "folds": d.folds,
+        "holdout_fold": d.holdout_fold,
         "fusion": config_lib.to_dict(config)["fusion"],
         "tasks": [info["dataset"] for info in dataset_infos],
         "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},

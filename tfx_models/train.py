@@ -67,7 +67,7 @@ def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
             crop_size=d.crop_size, length=d.length, stacking=d.stacking, bidirectional=d.bidirectional,
             mean_subtraction=d.mean_subtraction, flip=d.flip, color_jitter=d.color_jitter,
             snippets=d.snippets, snippet_stride=tuple(d.snippet_stride), seed=seed,
-            input_context=input_context)
+            holdout=(d.folds, d.holdout_fold) if d.folds else None, input_context=input_context)
     return dataset_fn
 
 

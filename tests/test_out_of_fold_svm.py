@@ -1,0 +1,81 @@
+"""Cross-fitting for late fusion: a run with data.folds never samples its held-out groups, and
+evaluate fits a second SVM on training scores from runs that did not see those videos."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.test_train_support import write_records
+from tfx_models import config as config_lib, evaluate, input_pipeline
+from tfx_models.train import train
+
+CLASSES = ["a", "b", "c", "d"]
+SMALL = ["data.crop_size=32", "data.length=2", "model.width=0.125", "train.batch_size=4",
+         "train.steps=2", "train.checkpoint_every=2", "train.log_every=1"]
+
+
+def group_of_class(label, v):
+    return f"g{label}"  # one group per class: a held-out fold removes whole classes
+
+
+def fold_by_hand(group: str, folds: int) -> int:
+    return int(tf.strings.to_hash_bucket_fast([group], folds).numpy()[0])
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    return write_records(str(tmp_path_factory.mktemp("oof") / "records"), "tiny", CLASSES, frames=6,
+                         group=group_of_class)
+
+
+@pytest.mark.parametrize("fold", [0, 1])
+def test_training_never_samples_the_held_out_groups(records, fold):
+    held_out = {label for label in range(len(CLASSES)) if fold_by_hand(f"g{label}", 2) == fold}
+    assert held_out and len(held_out) < len(CLASSES), "the groups must fall in both folds"
+    batches = input_pipeline.train_dataset([(records, 0)], "spatial", batch_size=8, crop_size=16, seed=3,
+                                           holdout=(2, fold))
+    seen = {int(label) for _, targets in batches.take(6) for label in targets["label"].numpy()}
+    assert seen == set(range(len(CLASSES))) - held_out
+
+
+def test_cross_fitting_config_names_the_key():
+    with pytest.raises(ValueError, match="data.folds=2, data.holdout_fold=2"):
+        config_lib.override(config_lib.ExperimentConfig(name="x"), ["data.folds=2", "data.holdout_fold=2"])
+
+
+def _run(tmp_path, records, stream, name, extra=()):
+    config = config_lib.override(config_lib.ExperimentConfig(name=name), [
+        f"data.stream={stream}", f"data.records={records}", *SMALL, *extra])
+    run_dir = str(tmp_path / name)
+    train(config, run_dir)
+    return run_dir
+
+
+def test_evaluate_fits_an_svm_on_out_of_fold_scores(records, tmp_path):
+    spatial = _run(tmp_path, records, "spatial", "spatial")
+    temporal = _run(tmp_path, records, "temporal", "temporal")
+    folds = {(stream, k): _run(tmp_path, records, stream, f"{stream}_fold{k}",
+                               ["data.folds=2", f"data.holdout_fold={k}"])
+             for stream in ("spatial", "temporal") for k in (0, 1)}
+    options = dict(num_frames=2, crops=1, batch_size=8, subset="test", svm=True, svm_frames=2, svm_crops=1,
+                   svm_c=1.0)
+
+    missing = [folds[("spatial", 0)], folds[("spatial", 1)], folds[("temporal", 0)]]
+    with pytest.raises(ValueError, match=r"missing: Temporal: .* \(fold 1\)$"):
+        evaluate.evaluate_runs([spatial], [temporal], str(tmp_path / "eval_missing"), fold_runs=missing,
+                               **options)
+    with pytest.raises(ValueError, match="needs a cross-fitted run"):
+        evaluate.evaluate_runs([spatial], [temporal], str(tmp_path / "eval_bad"), fold_runs=[spatial], **options)
+
+    out = str(tmp_path / "eval")
+    result = evaluate.evaluate_runs([spatial], [temporal], out, fold_runs=list(folds.values()), **options)
+    rows = next(iter(result["splits"].values()))
+    assert {evaluate.SVM_ROW, evaluate.SVM_OOF_ROW} <= set(rows)
+    assert evaluate.SVM_OOF_ROW in result["markdown"]
+    saved = [os.path.join(root, f) for root, _, files in os.walk(out) for f in files if f == "svm_fusion.json"]
+    infos = {json.load(open(p))["info"].get("scores", "training"): json.load(open(p))["info"] for p in saved}
+    # Every training video scored once, by the runs of the fold that held its group out.
+    assert infos["out of fold"]["train_videos"] == infos["training"]["train_videos"] == 2 * len(CLASSES)
+    assert infos["out of fold"]["folds"] == 2
