@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tests.test_train_support import write_records
 from tfx_models import config as config_lib, evaluate, input_pipeline
+from tfx_models.folds import fold_of
 from tfx_models.train import train
 
 CLASSES = ["a", "b", "c", "d"]
@@ -21,7 +22,15 @@ def group_of_class(label, v):
 
 
 def fold_by_hand(group: str, folds: int) -> int:
+    """Numbered groups ('g3') go round-robin; names without a number by TF's fixed hash."""
+    if group[1:].isdigit():
+        return int(group[1:]) % folds
     return int(tf.strings.to_hash_bucket_fast([group], folds).numpy()[0])
+
+
+def test_numbered_groups_fill_the_folds_round_robin_and_names_hash():
+    groups = ["g08", "g09", "g10", "g11", "12", "v_stem_of_a_video", "another_stem"]
+    assert fold_of(groups, 3).numpy().tolist() == [2, 0, 1, 2, 0, *[fold_by_hand(g, 3) for g in groups[5:]]]
 
 
 @pytest.fixture(scope="module")
