@@ -17,6 +17,8 @@ STREAMS = ("spatial", "temporal")
 FUSION_TYPES = ("sum", "max", "concat", "conv", "bilinear")
 FUSION_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
 FUSION_MODES = ("2d_conv_2d_pool", "2d_conv_3d_pool", "3d_conv_3d_pool")
+GATES = ("flow", "learned")
+GATE_ACTIVATIONS = ("sigmoid", "softmax")
 ARCHITECTURES = ("cnn_m_2048", "vgg16", "resnet50")
 STACKINGS = ("optical_flow", "trajectory")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -71,6 +73,28 @@ class FusionConfig:
     # pre-trained streams); None starts that tower from scratch.
     spatial_run: str | None = None
     temporal_run: str | None = None
+    # Kind m_fusion (Park et al. 2016): the prediction averages the spatial, the temporal and
+    # the m-fusion head's softmax (the combination with the additive baseline); each stream
+    # then keeps its own head and loss, as keep_temporal does here.
+    combine: bool = False
+
+
+@dataclass
+class AmplificationConfig:
+    """The gate of kind `amplified` (Park et al. 2016) on the spatial tower's conv5 maps.
+
+    Its own section rather than FusionConfig keys: a gate is not a fusion of two towers'
+    features (the flow gate has no temporal tower at all). What amplification shares with
+    fusion (the runs that initialise the towers, frozen trunks, keeping the temporal stream
+    beside it) stays in FusionConfig: spatial_run, temporal_run, train_from_fusion,
+    keep_temporal.
+    """
+
+    # "flow": hand-crafted from the input flow stack; "learned": a 1x1 conv on the temporal
+    # tower's conv5 maps (tfx_models/amplification.py says exactly how each is normalised).
+    gate: str = "flow"
+    activation: str = "sigmoid"  # learned gate: a sigmoid per location, or a softmax over locations
+    epsilon: float = 0.01  # added to the gate and to its mean (flow gate: in pixels); no motion -> gate 1
 
 
 @dataclass
@@ -97,6 +121,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    amplification: AmplificationConfig = field(default_factory=AmplificationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -107,13 +132,15 @@ def _choice(key: str, value, allowed) -> None:
 
 def validate(config: ExperimentConfig) -> ExperimentConfig:
     """Checks values that types alone cannot; errors name the key."""
-    d, m, t, f = config.data, config.model, config.train, config.fusion
+    d, m, t, f, a = config.data, config.model, config.train, config.fusion, config.amplification
     from tfx_models.model_kinds import KINDS  # the registry imports the builders, which import this
 
     _choice("model.kind", m.kind, sorted(KINDS))
     _choice("fusion.type", f.type, FUSION_TYPES)
     _choice("fusion.layer", f.layer, FUSION_LAYERS)
     _choice("fusion.mode", f.mode, FUSION_MODES)
+    _choice("amplification.gate", a.gate, GATES)
+    _choice("amplification.activation", a.activation, GATE_ACTIVATIONS)
     _choice("data.stream", d.stream, STREAMS)
     _choice("data.stacking", d.stacking, STACKINGS)
     _choice("model.architecture", m.architecture, ARCHITECTURES)
@@ -123,7 +150,8 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
                 "train.steps": t.steps, "train.batch_size": t.batch_size,
                 "train.learning_rate": t.learning_rate, "train.checkpoint_every": t.checkpoint_every,
                 "train.keep_checkpoints": t.keep_checkpoints, "train.log_every": t.log_every,
-                "model.flow_scale": m.flow_scale, "data.snippets": d.snippets}
+                "model.flow_scale": m.flow_scale, "data.snippets": d.snippets,
+                "amplification.epsilon": a.epsilon}
     for key, value in positive.items():
         if value <= 0:
             raise ValueError(f"config {key}={value!r}: must be > 0")
@@ -197,7 +225,8 @@ def _check_value(key: str, value, annotation):
     return value
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "fusion": FusionConfig, "train": TrainConfig}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "fusion": FusionConfig,
+            "amplification": AmplificationConfig, "train": TrainConfig}
 
 
 def from_dict(raw: dict, source: str = "config") -> ExperimentConfig:

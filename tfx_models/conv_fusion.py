@@ -261,8 +261,9 @@ def load_stream_weights(fused: keras.Model, stream_model: keras.Model, stream: s
     into the matching tower of a fused model, layer by layer by name. Returns what it copied.
 
     The tower's layers go into the sub-models "<stream>" and "<stream>_top"; the
-    stream's classifier "logits<s>" goes into the fused head "logits<s>"
-    (spatial) or "temporal_logits<s>" (temporal) where the shapes fit (they do
+    stream's classifier "logits<s>" goes into the stream's own head
+    "<stream>_logits<s>" and, for the spatial stream, into the fused head
+    "logits<s>", where those exist and the shapes fit (they do
     not after bilinear fusion or concat at fc7). A rebuilt '<name>_concat' layer
     keeps its initialisation. A tower layer of another shape is an error.
     """
@@ -290,10 +291,10 @@ def load_stream_weights(fused: keras.Model, stream_model: keras.Model, stream: s
     for layer in stream_model.layers:
         if not layer.name.startswith("logits"):
             continue
-        target_name = layer.name if stream == "spatial" else f"temporal_{layer.name}"
-        if target_name in fused_names:
-            target = fused.get_layer(target_name)
-            if [tuple(w.shape) for w in target.weights] == [tuple(w.shape) for w in layer.weights]:
-                target.set_weights(layer.get_weights())
-                copied.append(target_name)
+        for target_name in [f"{stream}_{layer.name}"] + ([layer.name] if stream == "spatial" else []):
+            if target_name in fused_names:
+                target = fused.get_layer(target_name)
+                if [tuple(w.shape) for w in target.weights] == [tuple(w.shape) for w in layer.weights]:
+                    target.set_weights(layer.get_weights())
+                    copied.append(target_name)
     return copied

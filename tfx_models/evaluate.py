@@ -29,7 +29,7 @@ import numpy as np
 
 from media.shards import read_dataset_info
 from media.stacking import STACKINGS
-from tfx_models import late_fusion, metrics
+from tfx_models import late_fusion, metrics, model_kinds
 from tfx_models.input_pipeline import video_test_inputs
 
 AVERAGE_ROW = "Two-stream: fusion by averaging"
@@ -118,6 +118,9 @@ def describe(inputs: InputConfig, run_info: dict | None = None) -> str:
     if inputs.stream == "spatial":
         return "Spatial"
     if inputs.stream == "joint":
+        kind = (run_info or {}).get("kind")
+        if kind in model_kinds.KINDS and model_kinds.KINDS[kind].describe is not None:
+            return f"{kind}: {model_kinds.KINDS[kind].describe(run_info)}"
         fusion = (run_info or {}).get("fusion") or {}
         where = f"{fusion.get('type', '?')} fusion at {fusion.get('layer', '?')}"
         if inputs.snippets > 1:

@@ -1,4 +1,5 @@
-"""Fusion layers of Feichtenhofer, Pinz & Zisserman (CVPR 2016), plus the time-folding helpers.
+"""Fusion layers of Feichtenhofer, Pinz & Zisserman (CVPR 2016) and Park et al.'s (WACV 2016) product,
+plus the time-folding helpers.
 
 Every fusion layer takes [spatial, temporal]: two maps of the same spatial size
 taken after ReLU, with the channel axis last. Maps are rank 4 [N,H,W,C] (one
@@ -50,6 +51,20 @@ class MaxFusion(_PairFusion):
 
     def call(self, inputs):
         return tf.maximum(inputs[0], inputs[1])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ProductFusion(_PairFusion):
+    """y = x_spatial * x_temporal, element-wise (Park et al. 2016, multiplicative fusion): on post-ReLU
+    maps, activations both streams share are amplified and the rest suppressed."""
+
+    def build(self, input_shape):
+        a, b = _check_pair(input_shape, self.name)
+        if a[-1] != b[-1]:
+            raise ValueError(f"{self.name}: a product needs the same channels in both maps, got {a} and {b}")
+
+    def call(self, inputs):
+        return inputs[0] * inputs[1]
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -21,6 +21,8 @@ one `register(ModelKind(...))` here and one experiment file.
 - `dataset(config)`: the kind's own training sampler, a
   (input_context, seed) -> tf.data.Dataset function, when the joint sampler of
   `streams` is not what it trains on (e.g. pairs of views); default: the joint sampler.
+- `describe(run_info)`: what a run of the kind is, for evaluation's row labels
+  (None: evaluate describes it from run_info's fusion section).
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class ModelKind:
     inference: Callable[[keras.Model, ExperimentConfig], keras.Model] | None = None
     serving_streams: Callable[[ExperimentConfig], tuple[str, ...]] | None = None
     dataset: Callable[[ExperimentConfig], Callable] | None = None
+    describe: Callable[[dict], str] | None = None
 
     def inference_model(self, model: keras.Model, config: ExperimentConfig) -> keras.Model:
         return self.inference(model, config) if self.inference else model
@@ -89,23 +92,35 @@ register(ModelKind(
 
 # conv_fusion: two towers fused at a conv layer (Feichtenhofer et al. 2016) -----
 
-def _fusion_build(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
-    from tfx_models.conv_fusion import build_conv_fusion, build_towers
+def _towers(config: ExperimentConfig) -> tuple[keras.Model, keras.Model]:
+    """The spatial and the temporal tower of a two-tower kind, as the config sizes them."""
+    from tfx_models.conv_fusion import build_towers
 
-    d, m, f = config.data, config.model, config.fusion
+    d, m = config.data, config.model
     towers = build_towers(architecture=m.architecture, crop_size=d.crop_size, length=d.length, width=m.width,
                           dropout=m.dropout, weights=m.weights, flow_scale=m.flow_scale)
-    return build_conv_fusion(towers["spatial"], towers["temporal"], num_classes=num_classes, fusion=f.type,
+    return towers["spatial"], towers["temporal"]
+
+
+def _heads_loss(prefixes: list[str], tasks: list[str]) -> LossFn:
+    """Cross-entropy on every head named by a logits prefix, per task."""
+    if len(tasks) == 1:
+        return cross_entropy_heads({p: None for p in prefixes})
+    return cross_entropy_heads({f"{p}_{t}": i for p in prefixes for i, t in enumerate(tasks)})
+
+
+def _fusion_build(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
+    from tfx_models.conv_fusion import build_conv_fusion
+
+    d, f = config.data, config.fusion
+    return build_conv_fusion(*_towers(config), num_classes=num_classes, fusion=f.type,
                              fusion_layer=f.layer, mode=f.mode, num_snippets=d.snippets,
                              keep_temporal=f.keep_temporal, train_from_fusion=f.train_from_fusion)
 
 
 def _fusion_loss(config: ExperimentConfig, tasks: list[str]) -> LossFn:
     """The fused head's loss, plus the temporal tower's own when it is kept (the paper's final model)."""
-    prefixes = ["logits"] + (["temporal_logits"] if config.fusion.keep_temporal else [])
-    if len(tasks) == 1:
-        return cross_entropy_heads({p: None for p in prefixes})
-    return cross_entropy_heads({f"{p}_{t}": i for p in prefixes for i, t in enumerate(tasks)})
+    return _heads_loss(["logits"] + (["temporal_logits"] if config.fusion.keep_temporal else []), tasks)
 
 
 def _fusion_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
@@ -130,4 +145,80 @@ register(ModelKind(
     build=_fusion_build,
     loss=_fusion_loss,
     initialise=_fusion_initialise,
+))
+
+
+# amplified, m_fusion: one stream's evidence gates the other's features (Park et al. 2016) ---
+
+def _one_snippet(config: ExperimentConfig) -> None:
+    if config.data.snippets != 1:
+        raise ValueError(f"model.kind={config.model.kind!r} takes one snippet per input: "
+                         f"data.snippets={config.data.snippets}, expected 1")
+
+
+def _amplified_build(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
+    from tfx_models.amplification import build_amplified
+
+    _one_snippet(config)
+    a, f = config.amplification, config.fusion
+    return build_amplified(*_towers(config), num_classes=num_classes, gate=a.gate, activation=a.activation,
+                           epsilon=a.epsilon, keep_temporal=f.keep_temporal, train_from_fusion=f.train_from_fusion)
+
+
+def _amplified_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
+    if config.fusion.temporal_run and not any(layer.name == "temporal" for layer in model.layers):
+        raise ValueError(f"fusion.temporal_run={config.fusion.temporal_run}: the flow gate without "
+                         "fusion.keep_temporal has no temporal tower to load it into")
+    return _fusion_initialise(model, config)
+
+
+def _amplified_describe(run_info: dict) -> str:
+    gate = (run_info.get("amplification") or {})
+    text = "flow gate" if gate.get("gate") == "flow" else f"learned gate ({gate.get('activation', '?')})"
+    text += " on spatial conv5"
+    return text + (", temporal tower kept" if (run_info.get("fusion") or {}).get("keep_temporal") else "")
+
+
+register(ModelKind(
+    name="amplified",
+    streams=lambda config: ("spatial", "temporal"),
+    build=_amplified_build,
+    loss=lambda config, tasks: _heads_loss(
+        ["logits"] + (["temporal_logits"] if config.fusion.keep_temporal else []), tasks),
+    initialise=_amplified_initialise,
+    describe=_amplified_describe,
+))
+
+
+def _m_fusion_build(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
+    from tfx_models.amplification import M_FUSION_POINTS, build_m_fusion
+
+    _one_snippet(config)
+    f = config.fusion
+    if f.layer not in M_FUSION_POINTS:
+        raise ValueError(f"fusion.layer={f.layer!r}: m_fusion fuses at one of {M_FUSION_POINTS}")
+    return build_m_fusion(*_towers(config), num_classes=num_classes, fusion_layer=f.layer, combine=f.combine,
+                          train_from_fusion=f.train_from_fusion)
+
+
+def _m_fusion_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
+    from tfx_models.amplification import initialise_copies
+
+    return _fusion_initialise(model, config) + initialise_copies(model)
+
+
+def _m_fusion_describe(run_info: dict) -> str:
+    fusion = run_info.get("fusion") or {}
+    text = f"product at {fusion.get('layer', '?')}"
+    return text + (", averaged with both streams" if fusion.get("combine") else "")
+
+
+register(ModelKind(
+    name="m_fusion",
+    streams=lambda config: ("spatial", "temporal"),
+    build=_m_fusion_build,
+    loss=lambda config, tasks: _heads_loss(
+        ["logits"] + (["spatial_logits", "temporal_logits"] if config.fusion.combine else []), tasks),
+    initialise=_m_fusion_initialise,
+    describe=_m_fusion_describe,
 ))

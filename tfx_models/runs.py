@@ -59,6 +59,7 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         "folds": d.folds,
         "holdout_fold": d.holdout_fold,
         "fusion": config_lib.to_dict(config)["fusion"],
+        "amplification": config_lib.to_dict(config)["amplification"],
         "tasks": [info["dataset"] for info in dataset_infos],
         "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},
         "crop_size": d.crop_size,
