@@ -53,6 +53,33 @@ def conv_fusion_model(snippets: int = 1, mode: str = "2d_conv_2d_pool", keep_tem
                              fusion_layer="conv5", mode=mode, num_snippets=snippets, keep_temporal=keep_temporal)
 
 
+GATED_CROP = 64  # conv5 of a CNN-M at 64 px is 3x3: a gate with a map to vary over
+
+
+def amplified_model():
+    from tfx_models.amplification import build_amplified
+    from tfx_models.conv_fusion import build_towers
+
+    keras.utils.set_random_seed(6)
+    towers = build_towers(crop_size=GATED_CROP, length=2, width=0.125)
+    return build_amplified(towers["spatial"], towers["temporal"], num_classes={"toy": len(CLASSES)}, gate="flow",
+                           keep_temporal=True)
+
+
+def m_fusion_model(layer: str, combine: bool):
+    from tfx_models.amplification import build_m_fusion
+    from tfx_models.conv_fusion import build_towers
+
+    keras.utils.set_random_seed(7)
+    towers = build_towers(crop_size=GATED_CROP, length=2, width=0.125)
+    return build_m_fusion(towers["spatial"], towers["temporal"], num_classes={"toy": len(CLASSES)},
+                          fusion_layer=layer, combine=combine)
+
+
+def joint_preprocessing(kind: str):
+    return preprocessing(("spatial", "temporal"), kind=kind, joint=True, crop_size=GATED_CROP)
+
+
 # One entry per exported model kind; later kinds join this table.
 CASES = {
     "conv_fusion": lambda: (conv_fusion_model(), preprocessing(("spatial", "temporal"), kind="conv_fusion",
@@ -60,6 +87,9 @@ CASES = {
     "conv_fusion_3d": lambda: (conv_fusion_model(3, "3d_conv_3d_pool", False),
                                preprocessing(("spatial", "temporal"), kind="conv_fusion", joint=True, snippets=3,
                                              snippet_stride=2)),
+    # the learned gate goes through the C++ loader in tests/test_amplification_runs.py
+    "amplified": lambda: (amplified_model(), joint_preprocessing("amplified")),
+    "m_fusion": lambda: (m_fusion_model("conv5", True), joint_preprocessing("m_fusion")),
     "spatial": lambda: (stream_model("spatial"), preprocessing(("spatial",))),
     "temporal": lambda: (stream_model("temporal", seed=1), preprocessing()),
     "temporal_bidirectional": lambda: (stream_model("temporal", seed=3), preprocessing(bidirectional=True)),
