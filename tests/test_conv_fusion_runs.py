@@ -15,9 +15,10 @@ from tfx_models.train import train
 SMALL = ["data.crop_size=32", "data.length=2", "model.width=0.125", "train.batch_size=4", "train.log_every=5"]
 
 
-def stream_run(run_dir, records, stream):
+def stream_run(run_dir, records, stream, overrides=()):
     config = config_lib.override(config_lib.load_experiment(f"{REPO}/tfx_models/experiments/demo_{stream}.py"),
-                                 [f"data.records={records}", *SMALL, "train.steps=3", "train.checkpoint_every=3"])
+                                 [f"data.records={records}", *SMALL, "train.steps=3", "train.checkpoint_every=3",
+                                  *overrides])
     train(config, run_dir)
     return run_dir
 
