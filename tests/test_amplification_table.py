@@ -1,0 +1,23 @@
+"""benchmarks.amplification_table: late combinations, the poster-shaped tables and recall by cue."""
+import numpy as np
+
+from benchmarks.amplification_table import COMBINATIONS, RUNS, summarise, tables
+from beam_pipelines.synth.classes import classes_of
+
+
+def test_tables_put_our_rows_beside_the_posters_and_group_recall_by_cue():
+    classes = [name for name, _ in classes_of("ucf101")]
+    labels = np.arange(len(classes)).repeat(2)
+    right = np.eye(len(classes))[labels]
+    wrong = np.eye(len(classes))[(labels + 1) % len(classes)]
+    scores = {RUNS[name]: right if name != "spatial" else wrong
+              for name in ("spatial", "temporal", "amplified_flow", "m_fusion_conv5", "m_fusion_fc7")}
+    scores["S+T"] = np.mean([scores[RUNS[p]] for p in COMBINATIONS["S+T"]], axis=0)
+    rows = summarise({"dataset": "ucf101", "classes": classes, "labels": labels, "scores": scores})
+    assert rows["S"]["accuracy"] == 0.0 and rows["S amp (flow gate)"]["accuracy"] == 1.0
+    assert rows["T"]["recall_by_cue"] == {"motion only": 1.0, "appearance only": 1.0, "both": 1.0}
+    text = tables("ucf101", rows)
+    assert "| S | 0.0 | 100.0 | – | 78.8 | 81.0 |" in text  # ours base/amp, then the poster's
+    assert "| M-fuse fc7 | 100.0 | 87.6 |" in text
+    assert "| S | 0.0% | 0.0% | 0.0% |" in text
+    assert "S(amp)+T+M-fuse conv5" not in text  # rows without their runs are left out
