@@ -75,6 +75,9 @@ def pair_dataset_fn(config: ExperimentConfig):
     if len(config.data.records) != 1:
         raise ValueError(f"kind siamese trains on one record dir, got data.records={config.data.records}")
     d, s = config.data, config.siamese
+    if d.folds:
+        raise ValueError(f"config data.folds={d.folds}: kind siamese draws pairs from every train record; "
+                         "cross-fitting folds are not supported for it")
 
     def dataset_fn(input_context, seed):
         return train_pair_dataset(d.records[0], batch_size=config.train.batch_size, crop_size=d.crop_size,
