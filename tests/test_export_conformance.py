@@ -80,6 +80,13 @@ def joint_preprocessing(kind: str):
     return preprocessing(("spatial", "temporal"), kind=kind, joint=True, crop_size=GATED_CROP)
 
 
+def siamese_branch():
+    from tfx_models.siamese import build_branch
+
+    keras.utils.set_random_seed(6)
+    return build_branch(num_classes=len(CLASSES), crop_size=32, width=0.125, projection=6)
+
+
 # One entry per exported model kind; later kinds join this table.
 CASES = {
     "conv_fusion": lambda: (conv_fusion_model(), preprocessing(("spatial", "temporal"), kind="conv_fusion",
@@ -96,6 +103,7 @@ CASES = {
     "late_fusion": lambda: (two_stream_model(stream_model("spatial"), stream_model("temporal", seed=1)),
                             preprocessing(("spatial", "temporal"))),
     "multi_task": lambda: (multi_task_model(), preprocessing(task="ucf101")),
+    "siamese": lambda: (siamese_branch(), preprocessing(("spatial",), kind="siamese")),
 }
 
 
@@ -129,10 +137,15 @@ def video_record(prep) -> bytes:
                          flow_bound=prep.flow_bound, flow_algorithm=prep.flow_algorithm)
 
 
+def expected_signatures(model) -> set[str]:
+    """Every export's three, plus `embed` for a model with an embedding (a Siamese branch)."""
+    return {"serving_default", "predict_records", "metadata"} | ({"embed"} if "embedding" in model.output else set())
+
+
 def test_every_signature_runs_in_the_cpp_loader_and_matches_in_memory(exported):
     path, model, prep = exported
     runner = SavedModelRunner(path)
-    assert set(runner.signature_defs) == {"serving_default", "predict_records", "metadata"}
+    assert set(runner.signature_defs) == expected_signatures(model)
     signatures = export.ServingSignatures(model, prep)
 
     batch = inputs_for(prep)
@@ -147,6 +160,12 @@ def test_every_signature_runs_in_the_cpp_loader_and_matches_in_memory(exported):
     got = runner.run("predict_records", {"records": records})
     in_memory = signatures.functions()["predict_records"](tf.constant(records))
     np.testing.assert_allclose(got["probabilities"], in_memory["probabilities"], rtol=1e-5, atol=1e-6)
+
+    if "embed" in runner.signature_defs:
+        # An untrained tower's embeddings are ~1e-3: the tolerance follows their scale.
+        embedding = np.asarray(expected["embedding"])
+        np.testing.assert_allclose(runner.run("embed", batch)["embedding"], embedding, rtol=1e-5,
+                                   atol=1e-5 * np.abs(embedding).max())
 
     meta = runner.run("metadata", {"probe": np.int32(0)})
     assert [c.decode() for c in meta["classes"]] == list(CLASSES)
@@ -174,18 +193,18 @@ def test_record_signature_samples_as_the_evaluator_does(exported):
 
 
 def test_warmup_records_parse_and_run_in_the_cpp_loader(exported):
-    path, _, _ = exported
+    path, model, _ = exported
     raw = list(tf.compat.v1.io.tf_record_iterator(os.path.join(path, ASSETS_EXTRA, WARMUP_FILE)))
     logs = [prediction_log_pb2.PredictionLog.FromString(r) for r in raw]
-    assert sorted(log.predict_log.request.model_spec.signature_name for log in logs) == [
-        "metadata", "predict_records", "serving_default"]
+    assert sorted(log.predict_log.request.model_spec.signature_name for log in logs) == sorted(
+        expected_signatures(model))
     runner = SavedModelRunner(path, replay_warmup=False)
     for log in logs:
         request = log.predict_log.request
         outputs = runner.run(request.model_spec.signature_name,
                              {k: tf.make_ndarray(v) for k, v in request.inputs.items()})
         assert set(outputs) == set(runner.signature(request.model_spec.signature_name).outputs)
-    assert runner.replay_warmup() == 3
+    assert runner.replay_warmup() == len(expected_signatures(model))
     runner.close()
 
 

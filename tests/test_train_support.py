@@ -37,16 +37,21 @@ def write_records(record_dir: str, dataset: str, classes: list[str], *, videos_p
                     dataset=dataset, label=label, label_name=name, group=group(label, v), view=0, fps=25.0,
                     frames=base + noise, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast",
                     backward_flow=-flow if bidirectional else None))
-        for s in range(shards):
-            with tf.io.TFRecordWriter(os.path.join(record_dir, shard_name(subset, s, shards))) as w:
-                for record in serialized[s::shards]:
-                    w.write(record)
+        write_shards(record_dir, subset, serialized, shards)
     write_dataset_info(record_dir, {
         "dataset": dataset, "classes": classes, "counts": {"train": len(classes) * videos_per_class,
                                                            "test": len(classes) * videos_per_class},
         "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": bidirectional, "jpeg_quality": 90},
         "size": height, "schema_version": 1})
     return record_dir
+
+
+def write_shards(record_dir: str, subset: str, serialized: list[bytes], shards: int) -> None:
+    """Serialized records dealt round-robin into a complete N-of-N set of shards."""
+    for s in range(shards):
+        with tf.io.TFRecordWriter(os.path.join(record_dir, shard_name(subset, s, shards))) as w:
+            for record in serialized[s::shards]:
+                w.write(record)
 
 
 def dataset_info(dataset: str, num_classes: int) -> dict:

@@ -98,6 +98,18 @@ class AmplificationConfig:
 
 
 @dataclass
+class SiameseConfig:
+    """Pairs, embedding and contrastive loss of kind siamese (tfx_models.siamese, pair_sampler)."""
+
+    margin: float = 1.0          # m: dissimilar pairs are pushed at least this far apart
+    weight: float = 1.0          # contrastive loss weight beside the two softmax losses
+    ratio: float = 20.0          # dissimilar pairs per similar pair (the report used 1:20)
+    frame_step: int = 10         # pairs draw frames 0, step, 2*step, ... of each video
+    labelled_views: tuple[int, ...] = (0, 1)  # views whose labels reach the softmax loss
+    projection: int = 0          # >0: a linear projection of fc7 to this size is the embedding
+
+
+@dataclass
 class TrainConfig:
     steps: int = 80_000
     batch_size: int = 256  # global, across replicas and workers
@@ -122,6 +134,7 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     amplification: AmplificationConfig = field(default_factory=AmplificationConfig)
+    siamese: SiameseConfig = field(default_factory=SiameseConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -168,6 +181,14 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
                          "or >= 2, and 0 <= holdout_fold < folds")
     if d.bidirectional and d.length % 2:
         raise ValueError(f"config data.length={d.length}: bidirectional stacking needs an even L")
+    s = config.siamese
+    for key, value in {"siamese.margin": s.margin, "siamese.ratio": s.ratio, "siamese.frame_step": s.frame_step}.items():
+        if value <= 0:
+            raise ValueError(f"config {key}={value!r}: must be > 0")
+    for key, value in {"siamese.weight": s.weight, "siamese.projection": s.projection,
+                       "siamese.labelled_views": min(s.labelled_views, default=0)}.items():
+        if value < 0:
+            raise ValueError(f"config {key}={getattr(s, key.split('.')[1])!r}: must be >= 0")
     if not m.train_tower and m.weights is None:
         raise ValueError("config model.train_tower=False trains only the last layer: "
                          "it needs pre-trained model.weights")
@@ -226,7 +247,7 @@ def _check_value(key: str, value, annotation):
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "fusion": FusionConfig,
-            "amplification": AmplificationConfig, "train": TrainConfig}
+            "amplification": AmplificationConfig, "siamese": SiameseConfig, "train": TrainConfig}
 
 
 def from_dict(raw: dict, source: str = "config") -> ExperimentConfig:

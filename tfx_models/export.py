@@ -8,7 +8,9 @@
   scores, averaged over `record_frames` equally spaced frames/volumes taken
   in-graph at the centre crop (a cheaper version of the 25 x 10 protocol);
 - `metadata`: the class names and preprocessing constants (it takes an ignored
-  scalar `probe` because TF Serving refuses signatures without inputs).
+  scalar `probe` because TF Serving refuses signatures without inputs);
+- `embed`, only when the model has an `embedding` output (a Siamese branch):
+  the inputs of `serving_default` -> `embedding`, for retrieval.
 The same constants go to `assets.extra/preprocessing.json`, and
 `assets.extra/tf_serving_warmup_requests` lets TF Serving warm the model up.
 `<base>/models.config` and `<base>/batching_parameters.txt` configure a server
@@ -40,9 +42,9 @@ import numpy as np
 import tensorflow as tf
 
 from media.records import decode_flow_tf, decode_rgb_tf, parse_record_tf
-from tfx_models.export_contract import (ASSETS_EXTRA, DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE,
-                                       PREPROCESSING_FILE, RECORDS_SIGNATURE, WARMUP_FILE, Preprocessing,
-                                       version_dirs)
+from tfx_models.export_contract import (ASSETS_EXTRA, DEFAULT_SIGNATURE, EMBED_SIGNATURE, EMBEDDING_OUTPUT,
+                                       METADATA_PROBE, METADATA_SIGNATURE, PREPROCESSING_FILE, RECORDS_SIGNATURE,
+                                       WARMUP_FILE, Preprocessing, version_dirs)
 from tfx_models import stacking_tf
 
 MODELS_CONFIG = "models.config"
@@ -96,14 +98,24 @@ class ServingSignatures:
         # Built inside each traced function, so each signature's graph holds it as a plain constant.
         return tf.constant(list(self.prep.classes))
 
+    @property
+    def embeds(self) -> bool:
+        return EMBEDDING_OUTPUT in self.model.output
+
     def input_signatures(self) -> dict[str, list]:
-        return {DEFAULT_SIGNATURE: [dict(self.specs)],
-                RECORDS_SIGNATURE: [tf.TensorSpec([None], tf.string, name="records")],
-                METADATA_SIGNATURE: [tf.TensorSpec([], tf.int32, name=METADATA_PROBE)]}
+        signatures = {DEFAULT_SIGNATURE: [dict(self.specs)],
+                      RECORDS_SIGNATURE: [tf.TensorSpec([None], tf.string, name="records")],
+                      METADATA_SIGNATURE: [tf.TensorSpec([], tf.int32, name=METADATA_PROBE)]}
+        if self.embeds:
+            signatures[EMBED_SIGNATURE] = [dict(self.specs)]
+        return signatures
 
     def functions(self) -> dict:
-        return {DEFAULT_SIGNATURE: self._serve, RECORDS_SIGNATURE: self._predict_records,
-                METADATA_SIGNATURE: self._metadata}
+        functions = {DEFAULT_SIGNATURE: self._serve, RECORDS_SIGNATURE: self._predict_records,
+                     METADATA_SIGNATURE: self._metadata}
+        if self.embeds:
+            functions[EMBED_SIGNATURE] = self._embed
+        return functions
 
     def archive(self) -> keras.export.ExportArchive:
         archive = keras.export.ExportArchive()
@@ -126,6 +138,10 @@ class ServingSignatures:
     def _serve(self, inputs):
         model_inputs = {k: tf.cast(v, tf.float32) for k, v in inputs.items()}
         return self._with_top_k(self._scores(model_inputs))
+
+    def _embed(self, inputs):
+        model_inputs = {k: tf.cast(v, tf.float32) for k, v in inputs.items()}
+        return {EMBEDDING_OUTPUT: self.model(model_inputs, training=False)[EMBEDDING_OUTPUT]}
 
     def _record_inputs(self, serialized):
         """One record -> {input name: [M,(T,)c,c,ch]} for M equally spaced centre crops, sampled as
@@ -252,14 +268,16 @@ def warmup_record(prep: Preprocessing) -> bytes:
                          flow_algorithm=prep.flow_algorithm, jpeg_quality=prep.jpeg_quality)
 
 
-def warmup_records(specs: dict[str, tf.TensorSpec], prep: Preprocessing, name: str) -> list[bytes]:
+def warmup_records(specs: dict[str, tf.TensorSpec], prep: Preprocessing, name: str,
+                   signatures=(DEFAULT_SIGNATURE, RECORDS_SIGNATURE, METADATA_SIGNATURE)) -> list[bytes]:
     """PredictionLogs TF Serving replays at load, one per signature, so a load exercises every one."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-    requests = {DEFAULT_SIGNATURE: {k: np.zeros([1, *spec.shape[1:]], spec.dtype.as_numpy_dtype)
-                                    for k, spec in specs.items()},
+    frames = {k: np.zeros([1, *spec.shape[1:]], spec.dtype.as_numpy_dtype) for k, spec in specs.items()}
+    requests = {DEFAULT_SIGNATURE: frames, EMBED_SIGNATURE: frames,
                 RECORDS_SIGNATURE: {"records": np.array([warmup_record(prep)], dtype=object)},
                 METADATA_SIGNATURE: {METADATA_PROBE: np.int32(0)}}
+    requests = {signature: requests[signature] for signature in signatures}
     logs = []
     for signature, inputs in requests.items():
         request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=name, signature_name=signature))
@@ -298,7 +316,7 @@ def export_model(model, prep: Preprocessing, base: str, name: str, version: int 
     with tf.io.gfile.GFile(os.path.join(extra, PREPROCESSING_FILE), "w") as f:
         f.write(prep.to_json())
     with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
-        for record in warmup_records(signatures.specs, prep, name):
+        for record in warmup_records(signatures.specs, prep, name, tuple(signatures.functions())):
             writer.write(record)
     if staging != final:
         tf.io.gfile.rename(staging, final)
@@ -421,7 +439,7 @@ def main(argv=None) -> int:
     path = export_model(model, prep, args.base, args.name, args.version)
     if args.config_model_root:
         write_server_configs(args.base, args.config_model_root)
-    print(json.dumps({"export": path, "signatures": [DEFAULT_SIGNATURE, RECORDS_SIGNATURE, METADATA_SIGNATURE],
+    print(json.dumps({"export": path, "signatures": list(ServingSignatures(model, prep).functions()),
                       "models_config": os.path.join(args.base, MODELS_CONFIG),
                       "batching_parameters": os.path.join(args.base, BATCHING_FILE)}, indent=2))
     return 0

@@ -23,6 +23,10 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 METADATA_SIGNATURE = "metadata"
 RECORDS_SIGNATURE = "predict_records"
 DEFAULT_SIGNATURE = "serving_default"
+# Exported when the model has an `embedding` output (e.g. a Siamese branch): the same inputs as
+# serving_default -> `embedding`, for retrieval.
+EMBED_SIGNATURE = "embed"
+EMBEDDING_OUTPUT = "embedding"
 # TF Serving rejects signatures without inputs (tensorflow/serving#1676), so the
 # metadata signature takes this ignored scalar.
 METADATA_PROBE = "probe"

@@ -71,15 +71,20 @@ def _balanced(records: tf.data.Dataset, num_classes: int, record_dir: str) -> tf
             .map(lambda counts, seed, record: (seed, record)))
 
 
+def augmented_frame(jpeg, seed, *, crop_size: int, flip: bool, color_jitter: bool) -> tf.Tensor:
+    """One RGB JPEG -> a training crop: random crop and flip, maybe colour jitter (every RGB
+    sampler's per-image augmentation)."""
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    rgb = augment.random_crop_flip(decode_rgb_tf(jpeg), crop_size, is_flow=False, flip=flip, seed=seeds[0])
+    return augment.color_jitter(rgb, seeds[1]) if color_jitter else rgb
+
+
 def _spatial_sample(seed, record, *, crop_size: int, flip: bool, color_jitter: bool) -> dict:
-    seeds = tf.random.experimental.stateless_split(seed, 3)
+    seeds = tf.random.experimental.stateless_split(seed, 2)
     frames = tf.size(record["rgb"])
     index = tf.random.stateless_uniform([], seeds[0], 0, frames, dtype=tf.int32)
-    rgb = decode_rgb_tf(record["rgb"][index])
-    rgb = augment.random_crop_flip(rgb, crop_size, is_flow=False, flip=flip, seed=seeds[1])
-    if color_jitter:
-        rgb = augment.color_jitter(rgb, seeds[2])
-    return {"rgb": rgb}
+    return {"rgb": augmented_frame(record["rgb"][index], seeds[1], crop_size=crop_size, flip=flip,
+                                   color_jitter=color_jitter)}
 
 
 def _flow_volume_at(record, start, *, length: int, stacking: str, bidirectional: bool,

@@ -32,7 +32,7 @@ from typing import Callable
 import keras
 
 from tfx_models.config import ExperimentConfig
-from tfx_models.losses import LossFn, classification_loss, cross_entropy_heads
+from tfx_models.losses import LossFn, classification_loss, cross_entropy_heads, siamese_loss
 
 
 @dataclass(frozen=True)
@@ -221,4 +221,35 @@ register(ModelKind(
         ["logits"] + (["spatial_logits", "temporal_logits"] if config.fusion.combine else []), tasks),
     initialise=_m_fusion_initialise,
     describe=_m_fusion_describe,
+))
+
+
+# siamese: one tower on two views, contrastive loss plus softmax (multi-view) ----
+
+def _siamese_build(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
+    from tfx_models.siamese import build_from_config
+
+    return build_from_config(config, num_classes)
+
+
+def _siamese_inference(model: keras.Model, config: ExperimentConfig) -> keras.Model:
+    from tfx_models.siamese import branch_of
+
+    return branch_of(model, config)
+
+
+def _siamese_dataset(config: ExperimentConfig):
+    from tfx_models.siamese import pair_dataset_fn
+
+    return pair_dataset_fn(config)
+
+
+register(ModelKind(
+    name="siamese",
+    streams=lambda config: ("spatial",),
+    build=_siamese_build,
+    loss=lambda config, tasks: siamese_loss(config.siamese.margin, config.siamese.weight),
+    inference=_siamese_inference,
+    serving_streams=lambda config: ("spatial",),
+    dataset=_siamese_dataset,
 ))

@@ -2,10 +2,12 @@
 
 The scene is three layers in world coordinates: a textured background, the
 object (a sprite placed by an affine pose per frame) and sometimes an occluder.
-A camera (pan plus shake, and for view 1 a mirrored, rotated, zoomed
-viewpoint) maps world to screen. Every layer is drawn by backward warping
-(cv2.remap) through those affine maps, so the true displacement of each pixel
-from frame t to t+1 is the composition of the same maps:
+A camera (pan plus shake) maps world to screen. View 1 is a second camera:
+mirrored, rotated, zoomed, looking at the scene from another elevation (a
+perspective tilt of 30-40 degrees, so the far side shrinks) and with its own
+colour response (warmer: red up, blue down). Every layer is drawn by backward
+warping (cv2.remap) through those projective maps, so the true displacement of
+each pixel from frame t to t+1 is the composition of the same maps:
 prev(y, x) ~ next(y + v, x + u), the convention of media/flow.py.
 Pixels whose layer changes between the frames (occlusion, disocclusion,
 antialiased edges) or that leave the frame are marked invalid.
@@ -30,6 +32,13 @@ MAX_SCALE = float(np.exp(1.0))
 # UCF-like clips, so its view 0 is the same moment as the ucf101 clip.
 DATASET_CODES = {"ucf101": 1, "hmdb51": 2, "multiview": 1}
 OCCLUDER_PROBABILITY = 0.4
+# View 1's camera: tilt (radians, either sign) and focal length (x image width) of the
+# perspective, and its RGB gains. Drawn from their own seed stream, so view 0 (and the
+# UCF-like clips it equals) render exactly as before.
+VIEW1_TILT = (0.52, 0.70)
+VIEW1_FOCAL = 1.0
+VIEW1_GAINS = (1.2, 0.95, 0.72)
+VIEW1_STREAM = 101
 PURE = 0.99  # alpha above this (or below 1 - this) counts as one layer only
 
 
@@ -79,10 +88,18 @@ def _rotation(angle: float) -> np.ndarray:
     return np.array([[c, -s], [s, c]])
 
 
+def _tilt(angle: float, focal: float) -> np.ndarray:
+    """Screen -> scene plane for a camera tilted by `angle` about the horizontal axis (pinhole of
+    this focal length in pixels; centred coordinates; the screen centre stays put)."""
+    return np.array([[1, 0, 0], [0, 1 / np.cos(angle), 0], [0, -np.tan(angle) / focal, 1]], np.float64)
+
+
 def _apply(matrix: np.ndarray, grid: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A projective map (affine when its last row is 0 0 1) applied to pixel coordinates."""
     x, y = grid
-    return ((matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]).astype(np.float32),
-            (matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]).astype(np.float32))
+    w = matrix[2, 0] * x + matrix[2, 1] * y + matrix[2, 2]
+    return (((matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]) / w).astype(np.float32),
+            ((matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]) / w).astype(np.float32))
 
 
 def _remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], border: int) -> np.ndarray:
@@ -157,13 +174,15 @@ def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: st
     tracked = (canvas_center + np.outer(t - middle, pan_speed * np.array([np.cos(pan_angle), np.sin(pan_angle)]))
                + shake_amp * np.sin(2 * np.pi * t[:, None] / shake_periods + shake_phases))
     if view == 0:
-        view_linear, camera = np.eye(2), tracked
+        view_linear, camera, tilt = np.eye(2), tracked, np.eye(3)
     else:
         view_linear = view_zoom * _rotation(view_angle) @ np.diag([-1.0, 1.0])
         camera = tracked + view_offset
+        view_rng = np.random.default_rng(np.random.SeedSequence(keys + [clip, VIEW1_STREAM]))
+        tilt = _tilt(view_rng.uniform(*VIEW1_TILT) * view_rng.choice([-1.0, 1.0]), VIEW1_FOCAL * width)
     screen_center = ((width - 1) / 2, (height - 1) / 2)
-    world_from_screen = [_translate(*camera[i]) @ _linear(view_linear) @ _translate(-screen_center[0], -screen_center[1])
-                         for i in t]
+    world_from_screen = [_translate(*camera[i]) @ _linear(view_linear) @ tilt
+                         @ _translate(-screen_center[0], -screen_center[1]) for i in t]
     scale = radius * np.exp(path.log_scale) / sprite_radius
     world_from_sprite = [_translate(*(tracked[i] + path.position[i])) @ _linear(_rotation(path.angle[i]) * scale[i])
                          @ _translate(-sprite_center, -sprite_center) for i in t]
@@ -206,6 +225,8 @@ def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: st
                     & (_layer_of(after_object, after_occluder) == layer)
                     & _pure(layer, after_object, after_occluder))
 
+    if view == 1:
+        images *= np.asarray(VIEW1_GAINS, np.float32)
     if photometric:
         light = gain * (1 + gain_amp * np.sin(2 * np.pi * t / gain_period + gain_phase))
         images = images * (light[:, None, None, None] * tint)
