@@ -80,6 +80,16 @@ def joint_preprocessing(kind: str):
     return preprocessing(("spatial", "temporal"), kind=kind, joint=True, crop_size=GATED_CROP)
 
 
+def d3d_student_model(snippets: int = 3):
+    """The RGB-only part of a D3D model: a 3D student on clips (input `rgb` only). The inflated CNN-M,
+    as S3D-G's ~150 layers make three C++ loads slow; both are Keras layers plus custom layers with get_config."""
+    from tfx_models.clip_models import build_clip_model
+
+    keras.utils.set_random_seed(6)
+    return build_clip_model(architecture="i3d_cnn_m", stream="spatial", num_classes={"toy": len(CLASSES)},
+                            crop_size=32, length=1, frames=snippets, width=0.125, name="student")
+
+
 # One entry per exported model kind; later kinds join this table.
 CASES = {
     "conv_fusion": lambda: (conv_fusion_model(), preprocessing(("spatial", "temporal"), kind="conv_fusion",
@@ -96,6 +106,8 @@ CASES = {
     "late_fusion": lambda: (two_stream_model(stream_model("spatial"), stream_model("temporal", seed=1)),
                             preprocessing(("spatial", "temporal"))),
     "multi_task": lambda: (multi_task_model(), preprocessing(task="ucf101")),
+    "d3d_student": lambda: (d3d_student_model(), preprocessing(("spatial",), kind="d3d", joint=True, snippets=3,
+                                                               snippet_stride=2, length=1)),
 }
 
 
