@@ -177,3 +177,37 @@ def test_rgb_clips_spread_over_all_frames_and_need_no_flow():
     np.testing.assert_array_equal(batch["rgb"][2, :, 0, 0, 0], [5, 8, 11, 14])  # the second clip, first crop
     with pytest.raises(ValueError, match="needs flow"):
         joint_test_batch(frames, None, streams=("spatial", "temporal"), num_frames=3, crops=2, crop_size=16)
+
+
+def _clip_record(frames: np.ndarray) -> bytes:
+    from media.records import encode_record
+
+    flow = np.zeros((len(frames) - 1, *frames.shape[1:3], 2), np.float32)
+    return encode_record(id="t/a.avi", path="a.avi", dataset="t", label=0, label_name="a", group="g", view=0,
+                         fps=25.0, frames=frames, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast")
+
+
+def test_the_record_signature_takes_the_rgb_clips_of_the_numpy_sampler():
+    """In-graph (the export's predict_records) and NumPy (evaluator, client) pick the same frames and crop."""
+    from media.records import decode_record
+    from media.stacking import evaluation_batch
+    from tfx_models.export import ServingSignatures
+    from tfx_models.export_contract import Preprocessing
+
+    inputs = keras.Input((3, 16, 16, 3), name="rgb")
+    logits = keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling3D()(inputs))
+    model = keras.Model({"rgb": inputs}, {"probabilities": keras.layers.Softmax(name="probabilities")(logits)})
+    prep = Preprocessing(streams=("spatial",), classes=("a", "b"), crop_size=16, length=1, size=20, record_frames=3,
+                         kind="d3d", joint=True, snippets=3, snippet_stride=2)
+    # Frame t is flat grey 10 * t (JPEG keeps flat images), so a wrong frame is off by >= 10 levels.
+    frames = np.stack([np.full((20, 26, 3), 10 * t, np.uint8) for t in range(11)])
+    serialized = _clip_record(frames)
+    got = ServingSignatures(model, prep)._record_inputs(tf.constant(serialized))
+    assert set(got) == {"rgb"} and got["rgb"].shape == (3, 3, 16, 16, 3)
+    record = decode_record(serialized)
+    want = evaluation_batch(record.frames, None, joint=True, snippets=3, snippet_stride=2, streams=("spatial",),
+                            num_frames=3, crops=1, crop_size=16, length=1)["rgb"]
+    np.testing.assert_allclose(got["rgb"], want, atol=2)
+    np.testing.assert_allclose(want[:, :, 0, 0, 0], [[0, 20, 40], [30, 50, 70], [60, 80, 100]], atol=2)
+    one_frame = _clip_record(frames[:1])  # no flow field at all: an RGB clip model still reads it
+    np.testing.assert_allclose(ServingSignatures(model, prep)._record_inputs(tf.constant(one_frame))["rgb"], 0, atol=2)
