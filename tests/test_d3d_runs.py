@@ -33,7 +33,9 @@ def d3d_runs(tmp_path_factory):
     config = experiment("demo_d3d_kl", f"data.records={records}", f"distill.teacher_run={teacher}")
     d3d = str(root / "d3d")
     trained, _ = train(config, d3d)
-    return {"root": root, "records": records, "teacher": teacher, "d3d": d3d, "trained": trained, "config": config}
+    student, info = runs.load_model_from_run(d3d)
+    return {"root": root, "records": records, "teacher": teacher, "d3d": d3d, "trained": trained, "config": config,
+            "student": student, "info": info}
 
 
 def test_the_d3d_run_trained_its_student_against_the_teacher_runs_frozen_weights(d3d_runs):
@@ -53,7 +55,7 @@ def test_the_d3d_run_trained_its_student_against_the_teacher_runs_frozen_weights
     student = trained.get_layer("student")
     assert not np.array_equal(student.get_layer("logits").get_weights()[0], initial.get_layer("logits").get_weights()[0])
 
-    model, info = runs.load_model_from_run(d3d_runs["d3d"])
+    model, info = d3d_runs["student"], d3d_runs["info"]
     assert list(model.input) == ["rgb"] and model.name == "student"
     assert info["streams"] == ["spatial"] and info["training_streams"] == ["spatial", "temporal"]
     assert info["distill"]["loss"] == "kl" and info["snippets"] == 4
@@ -96,7 +98,7 @@ def test_the_export_is_rgb_only_and_reloads_to_the_in_memory_scores(d3d_runs, st
     assert set(runner.signature("serving_default").inputs) == {"rgb"}
     prep = read_preprocessing(path)
     assert prep.streams == ("spatial",) and prep.joint and (prep.snippets, prep.snippet_stride) == (4, 2)
-    model, _ = runs.load_model_from_run(d3d_runs["d3d"])
+    model = d3d_runs["student"]
     clips = np.random.default_rng(0).integers(0, 256, (3, 4, 32, 32, 3), dtype=np.uint8)
     got = runner.run("serving_default", {"rgb": clips})["probabilities"]
     np.testing.assert_allclose(got, model({"rgb": clips.astype(np.float32)})["probabilities"], rtol=1e-5, atol=1e-6)
@@ -124,7 +126,7 @@ def test_client_and_beam_predict_classify_videos_without_optical_flow(d3d_runs, 
     videos = tmp_path / "videos"
     videos.mkdir()
     paths = [write_test_video(videos / "a.avi", count=12, seed=1), write_test_video(videos / "b.avi", count=9, seed=2)]
-    model, _ = runs.load_model_from_run(d3d_runs["d3d"])
+    model = d3d_runs["student"]
     prep = read_preprocessing(str(student_export / "d3d" / "1"))
     expected = {}
     for path in paths:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import keras
 
 from tfx_models.config import CLIP_ARCHITECTURES
-from tfx_models.models import head_names, input_shape
+from tfx_models.inflation import assign_weights
+from tfx_models.models import input_shape, softmax_heads
 from tfx_models.towers import build_tower
 
 
@@ -46,13 +47,8 @@ def build_clip_model(*, architecture: str, stream: str, num_classes: dict[str, i
     tower = build_clip_tower(architecture, clip_input_shape(stream, crop_size, length, frames), stream=stream,
                              width=width, dropout=dropout, flow_scale=flow_scale, time_kernel=time_kernel)
     inputs = tower.input
-    features = tower(inputs)["features"]
-    outputs = {}
-    for suffix, classes in zip(head_names(list(num_classes)), num_classes.values()):
-        logits = keras.layers.Dense(classes, dtype="float32", name=f"logits{suffix}")(features)
-        outputs[f"logits{suffix}"] = logits
-        outputs[f"probabilities{suffix}"] = keras.layers.Softmax(dtype="float32", name=f"probabilities{suffix}")(logits)
-    return keras.Model({inputs.name: inputs}, outputs, name=name or stream)
+    return keras.Model({inputs.name: inputs}, softmax_heads(tower(inputs)["features"], num_classes),
+                       name=name or stream)
 
 
 def _layers(layer):
@@ -71,11 +67,7 @@ def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
             continue
         if layer.name not in by_name:
             raise ValueError(f"layer {layer.name!r} of {target.name!r} has no counterpart in {source.name!r}")
-        values = by_name[layer.name].get_weights()
-        if [v.shape for v in values] != [tuple(w.shape) for w in layer.weights]:
-            raise ValueError(f"layer {layer.name!r}: weights {[v.shape for v in values]} do not fit "
-                             f"{[tuple(w.shape) for w in layer.weights]}")
-        layer.set_weights(values)
+        assign_weights(layer, by_name[layer.name].get_weights())
         copied.append(layer.name)
     return copied
 

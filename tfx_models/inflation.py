@@ -108,9 +108,14 @@ def copy_inflated_weights(tower: keras.Model, inflated: keras.Model) -> list[str
         values = layer.get_weights()
         if isinstance(layer, keras.layers.Conv2D):
             values[0] = inflate_kernel(values[0], target.kernel_size[0])
-        if [v.shape for v in values] != [tuple(w.shape) for w in target.weights]:
-            raise ValueError(f"layer {layer.name}: 2D weights {[v.shape for v in values]} do not inflate to "
-                             f"{[tuple(w.shape) for w in target.weights]}")
-        target.set_weights(values)
+        assign_weights(target, values)
         copied.append(layer.name)
     return copied
+
+
+def assign_weights(layer, values: list[np.ndarray]) -> None:
+    """layer.set_weights, refusing values of other shapes with both shapes named."""
+    if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in layer.weights]:
+        raise ValueError(f"layer {layer.name!r}: weights {[v.shape for v in values]} do not fit "
+                         f"{[tuple(w.shape) for w in layer.weights]}")
+    layer.set_weights(values)

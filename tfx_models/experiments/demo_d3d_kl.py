@@ -1,13 +1,6 @@
-"""Demo scale (64 px, 8 frames at stride 2, width 0.25, 600 steps: minutes on 2 CPU cores) of d3d_kl.py:
-D3D with Hinton et al.'s (2015) soft targets instead of the logit MSE: tau^2 x KL between the teacher's
-and the student's softmax at temperature tau = 2 (set distill.teacher_run to a d3d_teacher run)."""
-from tfx_models.config import DataConfig, DistillConfig, ExperimentConfig, ModelConfig, TrainConfig
+"""Demo scale of d3d_kl.py (D3D with tau^2 x KL at tau 2): demo_d3d_teacher's DEMO_SCALE."""
+from tfx_models.config import override
+from tfx_models.experiments.d3d_kl import CONFIG as PAPER_SCALE
+from tfx_models.experiments.demo_d3d_teacher import DEMO_SCALE
 
-CONFIG = ExperimentConfig(
-    name="demo_d3d_kl",
-    data=DataConfig(records=("out/demo/records/ucf101",), crop_size=64, length=1, snippets=8, snippet_stride=(2, 2)),
-    model=ModelConfig(kind="d3d", architecture="s3d_g", width=0.25, dropout=0.5),
-    distill=DistillConfig(teacher_architecture="s3d_g", teacher_width=0.25, loss="kl", weight=1.0, temperature=2.0),
-    train=TrainConfig(steps=600, batch_size=16, learning_rate=0.05, lr_drops=(0.7,), weight_decay=1e-4,
-                      checkpoint_every=200, log_every=25),
-)
+CONFIG = override(PAPER_SCALE, ["name=demo_d3d_kl", *DEMO_SCALE])
