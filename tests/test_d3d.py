@@ -211,3 +211,16 @@ def test_the_record_signature_takes_the_rgb_clips_of_the_numpy_sampler():
     np.testing.assert_allclose(want[:, :, 0, 0, 0], [[0, 20, 40], [30, 50, 70], [60, 80, 100]], atol=2)
     one_frame = _clip_record(frames[:1])  # no flow field at all: an RGB clip model still reads it
     np.testing.assert_allclose(ServingSignatures(model, prep)._record_inputs(tf.constant(one_frame))["rgb"], 0, atol=2)
+
+
+def test_a_2d_temporal_stream_teacher_scores_every_snippet_and_averages_its_logits():
+    config = tiny_d3d_config("distill.teacher_architecture=cnn_m_2048", "data.length=2", "data.crop_size=48")
+    model = model_kinds.kind_of(config).build(config, {"toy": 3})
+    teacher = model.get_layer("teacher")
+    assert list(model.input["flow"].shape) == [None, 4, 48, 48, 4] and list(teacher.input["flow"].shape) == [
+        None, 48, 48, 4]
+    flow = np.random.default_rng(0).normal(0, 2, (2, 4, 48, 48, 4)).astype(np.float32)
+    rgb = np.zeros((2, 4, 48, 48, 3), np.float32)
+    got = model({"rgb": rgb, "flow": flow})["teacher_logits"]
+    per_snippet = np.stack([teacher({"flow": flow[:, t]})["logits"] for t in range(4)], axis=1)
+    np.testing.assert_allclose(got, per_snippet.mean(axis=1), rtol=1e-5, atol=1e-5)
