@@ -202,17 +202,32 @@ def snippet_test_starts(num_fields: int, *, count: int, length: int, bidirection
     return np.clip(firsts[:, None] + stride * np.arange(snippets), low, high)
 
 
+def clip_starts(num_frames: int, *, count: int, snippets: int, stride: int) -> np.ndarray:
+    """[count, T] frame indices of `count` RGB clips equally spaced over the whole video, each T frames
+    `stride` apart, clipped to the last frame: the frame-only sampler of RGB clip models."""
+    if num_frames < 1:
+        raise ValueError("a clip needs at least one frame")
+    return snippet_test_starts(num_frames, count=count, length=1, bidirectional=False, snippets=snippets,
+                               stride=stride)
+
+
 def joint_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"), num_frames: int = 25,
                      crops: int = 10, crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
                      bidirectional: bool = False, mean_subtraction: bool = True, snippets: int = 1,
                      snippet_stride: int = 10) -> dict:
     """Test inputs of a model that sees its streams together: for each of num_frames clips and
     each crop, T snippets whose RGB frame and flow volume start at the same frame and share the
-    crop. {"rgb": [N,T,c,c,3], "flow": [N,T,c,c,2L]} (no T axis when T=1), N = num_frames*crops."""
-    if flow is None or len(flow) == 0:
+    crop. {"rgb": [N,T,c,c,3], "flow": [N,T,c,c,2L]} (no T axis when T=1), N = num_frames*crops.
+
+    An RGB-only clip model (streams=("spatial",), e.g. a distilled student) needs no flow: its
+    clips spread over all the frames (clip_starts)."""
+    if "temporal" not in streams:
+        starts = clip_starts(len(frames), count=num_frames, snippets=snippets, stride=snippet_stride)
+    elif flow is None or len(flow) == 0:
         raise ValueError("a joint model needs flow (at least two frames)")
-    starts = snippet_test_starts(len(flow), count=num_frames, length=length, bidirectional=bidirectional,
-                                 snippets=snippets, stride=snippet_stride)
+    else:
+        starts = snippet_test_starts(len(flow), count=num_frames, length=length, bidirectional=bidirectional,
+                                     snippets=snippets, stride=snippet_stride)
     images = {}
     if "spatial" in streams:
         images["rgb"] = [[resize_to_cover(np.asarray(frames[int(t)], np.float32), crop_size, False) for t in clip]

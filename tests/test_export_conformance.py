@@ -87,6 +87,16 @@ def siamese_branch():
     return build_branch(num_classes=len(CLASSES), crop_size=32, width=0.125, projection=6)
 
 
+def d3d_student_model(snippets: int = 3):
+    """The RGB-only part of a D3D model: a 3D student on clips (input `rgb` only). The inflated CNN-M,
+    as S3D-G's ~150 layers make three C++ loads slow; both are Keras layers plus custom layers with get_config."""
+    from tfx_models.clip_models import build_clip_model
+
+    keras.utils.set_random_seed(6)
+    return build_clip_model(architecture="i3d_cnn_m", stream="spatial", num_classes={"toy": len(CLASSES)},
+                            crop_size=32, length=1, frames=snippets, width=0.125, name="student")
+
+
 # One entry per exported model kind; later kinds join this table.
 CASES = {
     "conv_fusion": lambda: (conv_fusion_model(), preprocessing(("spatial", "temporal"), kind="conv_fusion",
@@ -104,6 +114,8 @@ CASES = {
                             preprocessing(("spatial", "temporal"))),
     "multi_task": lambda: (multi_task_model(), preprocessing(task="ucf101")),
     "siamese": lambda: (siamese_branch(), preprocessing(("spatial",), kind="siamese")),
+    "d3d_student": lambda: (d3d_student_model(), preprocessing(("spatial",), kind="d3d", joint=True, snippets=3,
+                                                               snippet_stride=2, length=1)),
 }
 
 

@@ -45,7 +45,8 @@ def test_cli_writes_shards_info_dead_letters_and_prints_the_summary(ucf_root, tm
     assert (summary["inputs"], summary["written"], summary["dead_lettered"]) == (5, 4, 1)
     assert summary["counts"] == {"train": 2, "test": 2}
     assert summary["frames"] == 16
-    assert summary["frames_per_s"] == pytest.approx(16 / summary["elapsed_s"], rel=1e-3)
+    # Both figures are rounded in the summary (elapsed to 3 decimals, the rate to 2).
+    assert summary["frames_per_s"] == pytest.approx(16 / summary["elapsed_s"], rel=1e-2, abs=0.01)
     info = read_dataset_info(str(output))
     assert (info["dataset"], info["format"], info["split"], info["classes"]) == ("ucf101", "ucf101", 1, CLASSES)
     assert info["flow"]["algorithm"] == "farneback" and info["flow"]["bidirectional"] is False

@@ -20,6 +20,9 @@ FUSION_MODES = ("2d_conv_2d_pool", "2d_conv_3d_pool", "3d_conv_3d_pool")
 GATES = ("flow", "learned")
 GATE_ACTIVATIONS = ("sigmoid", "softmax")
 ARCHITECTURES = ("cnn_m_2048", "vgg16", "resnet50")
+# 3D ConvNets on clips of data.snippets frames (kinds s3d and d3d; tfx_models.clip_models).
+CLIP_ARCHITECTURES = ("s3d_g", "i3d_cnn_m")
+DISTILL_LOSSES = ("mse", "kl")
 STACKINGS = ("optical_flow", "trajectory")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -110,6 +113,22 @@ class SiameseConfig:
 
 
 @dataclass
+class DistillConfig:
+    """3D clip models and distillation from a flow teacher (kinds s3d and d3d; Stroud et al. 2020)."""
+
+    # Trained teacher run dir (kind s3d on flow, or a 2D temporal stream); its weights load into the
+    # frozen teacher when a d3d run starts.
+    teacher_run: str | None = None
+    teacher_architecture: str = "s3d_g"  # a clip architecture, or cnn_m_2048 (2D stream, averaged over T)
+    teacher_width: float = 1.0
+    loss: str = "mse"  # "mse" between logits (the D3D form) or "kl" at temperature (Hinton et al. 2015)
+    weight: float = 1.0  # lambda; a student without distillation is kind s3d on RGB (no teacher at all)
+    temperature: float = 1.0  # tau of "kl" (the term is multiplied by tau^2)
+    time_kernel: int = 3  # i3d_cnn_m: frames each 2D kernel is inflated over
+    inflate_run: str | None = None  # i3d_cnn_m: a trained 2D stream run whose tower is inflated
+
+
+@dataclass
 class TrainConfig:
     steps: int = 80_000
     batch_size: int = 256  # global, across replicas and workers
@@ -135,6 +154,7 @@ class ExperimentConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     amplification: AmplificationConfig = field(default_factory=AmplificationConfig)
     siamese: SiameseConfig = field(default_factory=SiameseConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -156,7 +176,20 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     _choice("amplification.activation", a.activation, GATE_ACTIVATIONS)
     _choice("data.stream", d.stream, STREAMS)
     _choice("data.stacking", d.stacking, STACKINGS)
-    _choice("model.architecture", m.architecture, ARCHITECTURES)
+    _choice("model.architecture", m.architecture, ARCHITECTURES + CLIP_ARCHITECTURES)
+    k = config.distill
+    _choice("distill.loss", k.loss, DISTILL_LOSSES)
+    _choice("distill.teacher_architecture", k.teacher_architecture, CLIP_ARCHITECTURES + ("cnn_m_2048",))
+    if k.weight <= 0:
+        raise ValueError(f"config distill.weight={k.weight!r}: must be > 0; a student without distillation "
+                         "is model.kind=s3d on data.stream=spatial (no teacher is built)")
+    if k.temperature <= 0 or k.teacher_width <= 0:
+        raise ValueError("config distill.temperature and distill.teacher_width: must be > 0")
+    if k.time_kernel < 1 or k.time_kernel % 2 == 0:
+        raise ValueError(f"config distill.time_kernel={k.time_kernel!r}: an odd number of frames >= 1")
+    if m.architecture in CLIP_ARCHITECTURES and d.snippets < 2:
+        raise ValueError(f"config data.snippets={d.snippets}: model.architecture={m.architecture!r} reads clips "
+                         "of T >= 2 frames")
     _choice("train.strategy", t.strategy, STRATEGIES)
     _choice("train.precision", t.precision, PRECISIONS)
     positive = {"data.crop_size": d.crop_size, "data.length": d.length, "model.width": m.width,
@@ -247,7 +280,7 @@ def _check_value(key: str, value, annotation):
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "fusion": FusionConfig,
-            "amplification": AmplificationConfig, "siamese": SiameseConfig, "train": TrainConfig}
+            "amplification": AmplificationConfig, "siamese": SiameseConfig, "distill": DistillConfig, "train": TrainConfig}
 
 
 def from_dict(raw: dict, source: str = "config") -> ExperimentConfig:

@@ -54,6 +54,11 @@ class InputConfig:
     def streams(self) -> tuple[str, ...]:
         return ("spatial", "temporal") if self.stream == "joint" else (self.stream,)
 
+    @property
+    def joint(self) -> bool:
+        """Joint test sampling: both streams into one model, or T-frame clips of one (a 3D net)."""
+        return self.stream == "joint" or self.snippets > 1
+
 
 @dataclass
 class EvalModel:
@@ -74,10 +79,15 @@ def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
     shapes = _input_shapes(model)
     snippets = 1
     if set(shapes) == {"rgb"}:
-        stream, (crop_size, _, _) = "spatial", shapes["rgb"]
-        length = 10
+        stream, rgb_shape = "spatial", shapes["rgb"]
+        if len(rgb_shape) == 4:  # a clip model (3D ConvNet): [T,c,c,3]
+            snippets, rgb_shape = rgb_shape[0], rgb_shape[1:]
+        crop_size, length = rgb_shape[0], 10
     elif set(shapes) == {"flow"}:
-        stream, (crop_size, _, channels) = "temporal", shapes["flow"]
+        stream, flow_shape = "temporal", shapes["flow"]
+        if len(flow_shape) == 4:
+            snippets, flow_shape = flow_shape[0], flow_shape[1:]
+        crop_size, _, channels = flow_shape
         length = channels // 2
     elif set(shapes) == {"rgb", "flow"}:
         stream, flow_shape = "joint", shapes["flow"]
@@ -115,12 +125,14 @@ def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
 
 def describe(inputs: InputConfig, run_info: dict | None = None) -> str:
     """A row label in the paper's words, e.g. 'Temporal: optical flow stacking, L=10, mean subtraction'."""
+    kind = (run_info or {}).get("kind")
+    # Kinds that say what their runs are: joint models, and clip models (3D nets) of one stream.
+    if (inputs.stream == "joint" or inputs.snippets > 1) and kind in model_kinds.KINDS \
+            and model_kinds.KINDS[kind].describe is not None:
+        return f"{kind}: {model_kinds.KINDS[kind].describe(run_info)}"
     if inputs.stream == "spatial":
         return "Spatial"
     if inputs.stream == "joint":
-        kind = (run_info or {}).get("kind")
-        if kind in model_kinds.KINDS and model_kinds.KINDS[kind].describe is not None:
-            return f"{kind}: {model_kinds.KINDS[kind].describe(run_info)}"
         fusion = (run_info or {}).get("fusion") or {}
         where = f"{fusion.get('type', '?')} fusion at {fusion.get('layer', '?')}"
         if inputs.snippets > 1:
@@ -168,7 +180,7 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
             record_dir, subset, config.streams, num_frames=num_frames, crops=crops,
             crop_size=config.crop_size, length=config.length, stacking=config.stacking,
             bidirectional=config.bidirectional, mean_subtraction=config.mean_subtraction,
-            joint=config.stream == "joint", snippets=config.snippets, snippet_stride=config.snippet_stride,
+            joint=config.joint, snippets=config.snippets, snippet_stride=config.snippet_stride,
             fold=fold)
         group_ids, group_labels = [], []
         per_model = {e.label: [] for e in entries}

@@ -152,11 +152,15 @@ class ServingSignatures:
         tf.debugging.assert_positive(frames, message="record has no RGB frames")
         out = {}
         if p.joint:
-            num_fields = self._assert_flow(parsed)
-            low, last_first = stacking_tf.first_snippet_range(num_fields, p.length, p.bidirectional, p.snippets,
+            if "temporal" in p.streams:
+                num_fields = self._assert_flow(parsed)
+                positions, length, bidirectional = num_fields, p.length, p.bidirectional
+            else:  # RGB-only clips over all frames (media.stacking.clip_starts): the record's flow is unused
+                positions, length, bidirectional = frames, 1, False
+            low, last_first = stacking_tf.first_snippet_range(positions, length, bidirectional, p.snippets,
                                                               p.snippet_stride)
             firsts = _equally_spaced(low, last_first, p.record_frames)
-            clips = [stacking_tf.snippet_starts(num_fields, p.length, p.bidirectional, p.snippets, p.snippet_stride,
+            clips = [stacking_tf.snippet_starts(positions, length, bidirectional, p.snippets, p.snippet_stride,
                                                 firsts[i]) for i in range(p.record_frames)]
             if "spatial" in p.streams:
                 out["rgb"] = self._clips(lambda t: self._frame_at(parsed, t), clips)
@@ -365,6 +369,10 @@ def preprocessing_from_runs(run_infos: list[dict], *, task: str | None, record_f
     # run_info's size is the records' short side; 0 means frames were stored unresized.
     size = temporal.get("size", flow.get("size"))
     stride = temporal.get("snippet_stride") or (10, 10)
+    snippets = int(temporal.get("snippets", 1))
+    if len(run_infos) > 1 and any(int(info.get("snippets", 1)) > 1 for info in run_infos):
+        raise ValueError("late fusion export of clip models (snippets > 1) is not supported: export each run "
+                         "alone (tfx_models.evaluate scores their late fusion)")
     return Preprocessing(
         streams=tuple(sorted(streams)), classes=tuple(class_lists[0][1]), task=class_lists[0][0],
         crop_size=int(run_infos[0]["crop_size"]), length=int(temporal.get("length", 10)),
@@ -376,7 +384,8 @@ def preprocessing_from_runs(run_infos: list[dict], *, task: str | None, record_f
         flow_algorithm=flow.get("algorithm", "dis_fast"), flow_bound=float(flow.get("bound", 20.0)),
         jpeg_quality=int(flow.get("jpeg_quality", 90)), record_frames=record_frames, top_k=top_k,
         kind="late_fusion" if len(run_infos) > 1 else run_infos[0].get("kind", "stream"),
-        joint=len(run_infos) == 1 and len(per_run[0]) > 1, snippets=int(temporal.get("snippets", 1)),
+        # One model over both streams, or over clips of one (a 3D net): joint test sampling.
+        joint=len(run_infos) == 1 and (len(per_run[0]) > 1 or snippets > 1), snippets=snippets,
         snippet_stride=int(round(sum(stride) / 2)))
 
 

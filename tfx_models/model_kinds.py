@@ -253,3 +253,120 @@ register(ModelKind(
     serving_streams=lambda config: ("spatial",),
     dataset=_siamese_dataset,
 ))
+
+
+# s3d: a 3D ConvNet on one stream's clips (S3D-G, or an inflated CNN-M): the D3D teacher on flow,
+# and on RGB the student trained without distillation -------------------------------------------
+
+def _clip_build(config: ExperimentConfig, num_classes: dict[str, int], *, stream: str | None = None,
+                name: str | None = None, architecture: str | None = None, width: float | None = None,
+                dropout: float | None = None) -> keras.Model:
+    from tfx_models.clip_models import build_clip_model
+
+    d, m = config.data, config.model
+    return build_clip_model(architecture=architecture or m.architecture, stream=stream or d.stream,
+                            num_classes=num_classes, crop_size=d.crop_size, length=d.length, frames=d.snippets,
+                            width=m.width if width is None else width, dropout=m.dropout if dropout is None else dropout,
+                            flow_scale=m.flow_scale, time_kernel=config.distill.time_kernel, name=name)
+
+
+def _clip_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
+    """An i3d_cnn_m clip model starts from the trained 2D run named by distill.inflate_run, inflated."""
+    from tfx_models.clip_models import inflate_from_run
+
+    run_dir = config.distill.inflate_run
+    return [f"inflated:{name}" for name in inflate_from_run(model, run_dir)] if run_dir else []
+
+
+def _clip_describe(run_info: dict) -> str:
+    """e.g. 'RGB clips T=8, s3d_g, distilled (kl, lambda 1, tau 2)' or 'flow clips T=8, s3d_g'."""
+    streams = run_info.get("streams") or [run_info.get("stream")]
+    label = f"{'RGB' if streams == ['spatial'] else 'flow'} clips T={run_info.get('snippets')}, " \
+            f"{run_info.get('architecture')}"
+    distill = run_info.get("distill") or {}
+    if run_info.get("kind") == "d3d" and distill:
+        soft = f", tau {distill['temperature']:g}" if distill.get("loss") == "kl" else ""
+        label += f", distilled ({distill['loss']}, lambda {distill['weight']:g}{soft})"
+    return label
+
+
+register(ModelKind(
+    name="s3d",
+    streams=lambda config: (config.data.stream,),
+    build=_clip_build,
+    loss=lambda config, tasks: classification_loss(tasks),
+    initialise=_clip_initialise,
+    describe=_clip_describe,
+))
+
+
+# d3d: the RGB clip student distilled from a frozen flow teacher (Stroud et al. 2020) ---------------
+
+# Teacher run settings that must equal the d3d run's, or the teacher would see other inputs than it learnt on.
+TEACHER_SETTINGS = ("crop_size", "length", "stacking", "bidirectional", "mean_subtraction")
+
+
+def _d3d_build(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
+    from tfx_models.distillation import build_d3d
+    from tfx_models.models import build_model
+
+    d, m, k = config.data, config.model, config.distill
+    with keras.name_scope("student"):
+        student = _clip_build(config, num_classes, stream="spatial", name="student")
+    with keras.name_scope("teacher"):
+        if k.teacher_architecture == "cnn_m_2048":  # a 2D temporal stream, run on every snippet
+            teacher = build_model(stream="temporal", num_classes=num_classes, crop_size=d.crop_size, length=d.length,
+                                  width=k.teacher_width, dropout=0.0, flow_scale=m.flow_scale, name="teacher")
+        else:
+            teacher = _clip_build(config, num_classes, stream="temporal", name="teacher",
+                                  architecture=k.teacher_architecture, width=k.teacher_width, dropout=0.0)
+    return build_d3d(student, teacher)
+
+
+def _d3d_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
+    """Loads the trained teacher run (distill.teacher_run) into the frozen teacher, after checking it
+    was trained on the inputs the d3d run will feed it; an i3d student is inflated from distill.inflate_run."""
+    from tfx_models.clip_models import copy_weights
+    from tfx_models.runs import load_model_from_run, read_config
+
+    k = config.distill
+    loaded = [f"student:{name}" for name in _clip_initialise(model.get_layer("student"), config)]
+    if not k.teacher_run:
+        raise ValueError("distill.teacher_run is not set: D3D distils a trained teacher; train one "
+                         "(model.kind=s3d, data.stream=temporal) and pass its run dir")
+    teacher_model, info = load_model_from_run(k.teacher_run)
+    teacher_config = read_config(k.teacher_run)
+    wanted = {"streams": ["temporal"], "architecture": k.teacher_architecture}
+    wanted.update({key: getattr(config.data, key) for key in TEACHER_SETTINGS})
+    if k.teacher_architecture != "cnn_m_2048":
+        wanted["snippets"] = config.data.snippets
+    found = {key: info.get(key) for key in wanted}
+    found["streams"] = info.get("streams") or [info.get("stream")]
+    if teacher_config.model.width != k.teacher_width:
+        wanted["width"], found["width"] = k.teacher_width, teacher_config.model.width
+    if teacher_config.model.flow_scale != config.model.flow_scale:
+        wanted["flow_scale"], found["flow_scale"] = config.model.flow_scale, teacher_config.model.flow_scale
+    differ = {key: (found.get(key), value) for key, value in wanted.items() if found.get(key) != value}
+    if differ:
+        raise ValueError(f"distill.teacher_run={k.teacher_run}: the teacher run does not fit this d3d config: "
+                         + ", ".join(f"{key} is {got!r}, needs {need!r}" for key, (got, need) in differ.items()))
+    return loaded + [f"teacher:{name}" for name in copy_weights(teacher_model, model.get_layer("teacher"))]
+
+
+def _d3d_loss(config: ExperimentConfig, tasks: list[str]) -> LossFn:
+    from tfx_models.distillation import distillation_loss
+
+    k = config.distill
+    return distillation_loss(tasks, form=k.loss, weight=k.weight, temperature=k.temperature)
+
+
+register(ModelKind(
+    name="d3d",
+    streams=lambda config: ("spatial", "temporal"),
+    build=_d3d_build,
+    loss=_d3d_loss,
+    initialise=_d3d_initialise,
+    inference=lambda model, config: model.get_layer("student"),
+    serving_streams=lambda config: ("spatial",),
+    describe=_clip_describe,
+))

@@ -34,14 +34,19 @@ def build_model(*, stream: str, num_classes: dict[str, int], architecture: str =
                         dropout=dropout, weights=weights, flow_scale=flow_scale)
     tower.trainable = train_tower
     inputs = tower.input
-    features = tower(inputs)["features"]
+    return keras.Model({inputs.name: inputs}, softmax_heads(tower(inputs)["features"], num_classes),
+                       name=name or stream)
+
+
+def softmax_heads(features, num_classes: dict[str, int]) -> dict:
+    """{"logits<s>", "probabilities<s>"} of one linear softmax classifier per task on the features."""
     outputs = {}
     for suffix, classes in zip(head_names(list(num_classes)), num_classes.values()):
         logits = keras.layers.Dense(classes, dtype="float32", name=f"logits{suffix}")(features)
         outputs[f"logits{suffix}"] = logits
         outputs[f"probabilities{suffix}"] = keras.layers.Softmax(
             dtype="float32", name=f"probabilities{suffix}")(logits)
-    return keras.Model({inputs.name: inputs}, outputs, name=name or stream)
+    return outputs
 
 
 def build_model_from_config(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:

@@ -60,6 +60,7 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         "holdout_fold": d.holdout_fold,
         "fusion": config_lib.to_dict(config)["fusion"],
         "amplification": config_lib.to_dict(config)["amplification"],
+        "distill": config_lib.to_dict(config)["distill"],
         "tasks": [info["dataset"] for info in dataset_infos],
         "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},
         "crop_size": d.crop_size,
