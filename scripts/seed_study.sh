@@ -2,12 +2,14 @@
 # Issue 15's seed study: the demo's recipe (small benchmark, split 1, DIS flow at 112 px,
 # demo_spatial + demo_temporal at the demo's step budget, 25 frames x 10 crops) on seeds
 # no test uses; each seed renders its own benchmark and trains with its own seed.
-# Usage: OUT=out/seeds SEEDS="101 102 103" scripts/seed_study.sh
+# FLOW picks the ingest's flow algorithm (the demo's: dis, i.e. DIS fast).
+# Usage: OUT=out/seeds SEEDS="101 102 103" [FLOW=dis_medium] scripts/seed_study.sh
 set -euo pipefail
 OUT=${OUT:-out/seeds}
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-800}
 SEEDS=${SEEDS:-101 102 103}
+FLOW=${FLOW:-dis}
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 evals=()
 for seed in $SEEDS; do
@@ -15,7 +17,7 @@ for seed in $SEEDS; do
   [ -f "$dir/synth/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$dir/synth" --seed "$seed" \
       --profile small > /dev/null
   [ -f "$dir/records/summary.json" ] || $PY -m beam_pipelines.ingest --format ucf101 \
-      --root "$dir/synth/ucf101" --split 1 --output "$dir/records" --flow dis --bidirectional --size 112 \
+      --root "$dir/synth/ucf101" --split 1 --output "$dir/records" --flow "$FLOW" --bidirectional --size 112 \
       --num_shards 2 > /dev/null
   for stream in spatial temporal; do
     $PY -m tfx_models.train --config tfx_models/experiments/demo_$stream.py --run_dir "$dir/runs/$stream" \
