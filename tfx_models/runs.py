@@ -46,6 +46,7 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
     first = dataset_infos[0]
     kind = model_kinds.kind_of(config)
     streams = kind.inference_streams(config)
+    sections = config_lib.to_dict(config)
     return {
         "kind": config.model.kind,
         # What the evaluated and served model reads; training may read more (a teacher's flow).
@@ -58,9 +59,9 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         # Cross-fitting: the run never saw the groups of holdout_fold (folds 0 = all groups).
         "folds": d.folds,
         "holdout_fold": d.holdout_fold,
-        "fusion": config_lib.to_dict(config)["fusion"],
-        "amplification": config_lib.to_dict(config)["amplification"],
-        "distill": config_lib.to_dict(config)["distill"],
+        "fusion": sections["fusion"],
+        "amplification": sections["amplification"],
+        "distill": sections["distill"],
         "tasks": [info["dataset"] for info in dataset_infos],
         "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},
         "crop_size": d.crop_size,
