@@ -277,7 +277,7 @@ def test_single_stream_weights_load_into_the_matching_towers(towers):
     np.testing.assert_allclose(model(x)["temporal_probabilities"], temporal({"flow": x["flow"]})["probabilities"],
                                rtol=1e-5)
     longer = build_model(stream="temporal", num_classes={"ucf101": 4}, crop_size=64, length=3, width=0.125)
-    with pytest.raises(ValueError, match="temporal layer 'conv1'"):
+    with pytest.raises(ValueError, match="temporal stream model: layer 'conv1'"):
         load_stream_weights(model, longer, "temporal")
 
 

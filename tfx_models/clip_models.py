@@ -12,8 +12,7 @@ from __future__ import annotations
 import keras
 
 from tfx_models.config import CLIP_ARCHITECTURES
-from tfx_models.inflation import assign_weights
-from tfx_models.models import input_shape, softmax_heads
+from tfx_models.models import copy_layer_weights, input_shape, softmax_heads, weighted_layers
 from tfx_models.towers import build_tower
 
 
@@ -51,25 +50,10 @@ def build_clip_model(*, architecture: str, stream: str, num_classes: dict[str, i
                        name=name or stream)
 
 
-def _layers(layer):
-    yield layer
-    for inner in getattr(layer, "layers", ()):
-        yield from _layers(inner)
-
-
 def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
     """Copies every weighted layer of `target` (nested models included) from the layer of the same
     name in `source`; a missing layer or another shape is an error. Returns the names copied."""
-    by_name = {layer.name: layer for layer in _layers(source) if layer.weights and not isinstance(layer, keras.Model)}
-    copied = []
-    for layer in _layers(target):
-        if isinstance(layer, keras.Model) or not layer.weights:
-            continue
-        if layer.name not in by_name:
-            raise ValueError(f"layer {layer.name!r} of {target.name!r} has no counterpart in {source.name!r}")
-        assign_weights(layer, by_name[layer.name].get_weights())
-        copied.append(layer.name)
-    return copied
+    return copy_layer_weights(weighted_layers(source), target, what=repr(source.name), required=True)
 
 
 def inflate_from_run(model: keras.Model, run_dir: str) -> list[str]:

@@ -49,6 +49,9 @@ class DataConfig:
     # holdout_fold, so evaluate can score them out of fold for the late-fusion SVM.
     folds: int = 0
     holdout_fold: int = 0
+    # Table 2's "+ UCF-101 classes": record dirs whose training videos of classes the first task
+    # lacks (names compared without case and punctuation) join its training set as extra classes.
+    extra_records: tuple[str, ...] = ()
 
 
 @dataclass
@@ -61,6 +64,9 @@ class ModelConfig:
     weights: str | None = None  # None (from scratch), "imagenet", or a local .h5/.weights.h5
     train_tower: bool = True  # False: only the last layer is trained (Table 1a)
     flow_scale: float = 0.2  # flow input multiplier: pixels -> roughly unit range
+    # A trained run of the same stream and architecture whose tower initialises this one; the
+    # heads start afresh (Table 2: fine-tuned from another dataset's net).
+    init_run: str | None = None
 
 
 @dataclass

@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 
 from tfx_models import fusion as fl
-from tfx_models.models import head_names, input_shape
+from tfx_models.models import copy_layer_weights, head_names, input_shape, weighted_layers
 from tfx_models.towers import APPLICATION_ENDPOINTS, build_tower
 
 FUSION_POINTS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
@@ -249,13 +249,6 @@ def _check_unique_paths(model: keras.Model) -> None:
         seen.add(v.path)
 
 
-def _layers(layer):
-    """A layer and, for a model, every layer nested in it."""
-    yield layer
-    for inner in getattr(layer, "layers", ()):
-        yield from _layers(inner)
-
-
 def load_stream_weights(fused: keras.Model, stream_model: keras.Model, stream: str) -> list[str]:
     """Copies a single-stream model's weights (models.build_model: tower nested as "tower")
     into the matching tower of a fused model, layer by layer by name. Returns what it copied.
@@ -269,22 +262,12 @@ def load_stream_weights(fused: keras.Model, stream_model: keras.Model, stream: s
     """
     if stream not in ("spatial", "temporal"):
         raise ValueError(f"stream must be 'spatial' or 'temporal', got {stream!r}")
-    source = {layer.name: layer for layer in _layers(stream_model.get_layer("tower")) if layer.weights}
+    source = weighted_layers(stream_model.get_layer("tower"))
     targets = [fused.get_layer(stream)]
     if any(layer.name == f"{stream}_top" for layer in fused.layers):
         targets.append(fused.get_layer(f"{stream}_top"))
-    copied = []
-    for target in targets:
-        for layer in _layers(target):
-            if isinstance(layer, keras.Model) or not layer.weights or layer.name not in source:
-                continue
-            values = source[layer.name].get_weights()
-            shapes = [tuple(w.shape) for w in layer.weights]
-            if [v.shape for v in values] != shapes:
-                raise ValueError(f"{stream} layer {layer.name!r}: the stream model's weights "
-                                 f"{[v.shape for v in values]} do not fit {shapes}")
-            layer.set_weights(values)
-            copied.append(f"{target.name}/{layer.name}")
+    copied = [f"{target.name}/{name}" for target in targets
+              for name in copy_layer_weights(source, target, what=f"the {stream} stream model")]
     if not copied:
         raise ValueError(f"no layer of {stream_model.name!r} matches the {stream} tower of {fused.name!r}")
     fused_names = {layer.name for layer in fused.layers}

@@ -66,6 +66,16 @@ class EvalModel:
     model: keras.Model
     inputs: InputConfig
     output: str  # the output key holding the softmax scores for this dataset
+    # A head over more classes than the dataset's (trained with extra classes, which follow the
+    # dataset's own): scores are its first `columns`, renormalised. None: the whole head.
+    columns: int | None = None
+
+    def scores(self, features: dict, batch_size: int) -> np.ndarray:
+        probabilities = _predict(self.model, self.output, features, batch_size)
+        if self.columns is None:
+            return probabilities
+        own = probabilities[:, :self.columns]
+        return own / np.maximum(own.sum(axis=1, keepdims=True), 1e-12)
 
 
 def _input_shapes(model: keras.Model) -> dict:
@@ -74,7 +84,7 @@ def _input_shapes(model: keras.Model) -> dict:
 
 
 def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
-                num_classes: int) -> EvalModel:
+                dataset_classes: list[str]) -> EvalModel:
     """Checks a model against the I/O contract and reads its input configuration."""
     shapes = _input_shapes(model)
     snippets = 1
@@ -116,11 +126,14 @@ def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
     if output not in outputs:
         raise ValueError(f"model {label!r}: no output 'probabilities' or {output!r} for dataset "
                          f"{dataset!r}; outputs are {sorted(outputs)}")
-    classes = model.output[output].shape[-1]
-    if classes != num_classes:
+    classes, num_classes = model.output[output].shape[-1], len(dataset_classes)
+    trained = list(settings.get("classes", {}).get(dataset, []))
+    extra = bool(settings.get("extra_records")) and len(trained) == classes \
+        and trained[:num_classes] == list(dataset_classes)
+    if classes != num_classes and not extra:
         raise ValueError(f"model {label!r}: output {output!r} has {classes} classes, the records "
                          f"of {dataset!r} have {num_classes}")
-    return EvalModel(label, model, config, output)
+    return EvalModel(label, model, config, output, columns=num_classes if classes != num_classes else None)
 
 
 def describe(inputs: InputConfig, run_info: dict | None = None) -> str:
@@ -188,7 +201,7 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
             group_ids.append(video.id)
             group_labels.append(video.label)
             for e in entries:
-                probabilities = _predict(e.model, e.output, {k: video.features[k] for k in keys}, batch_size)
+                probabilities = e.scores({k: video.features[k] for k in keys}, batch_size)
                 per_model[e.label].append(probabilities.mean(axis=0))
         if ids is not None and group_ids != ids:
             raise RuntimeError(f"{record_dir}: {subset} records were read in a different order twice")
@@ -253,9 +266,9 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
     """Scores, fusions and metric files of one split; returns {row label: metrics summary}."""
     info = read_dataset_info(record_dir)
     classes = list(info["classes"])
-    entries = [_eval_model(label, model, settings.get(label, {}), info["dataset"], len(classes))
+    entries = [_eval_model(label, model, settings.get(label, {}), info["dataset"], classes)
                for label, model in models.items()]
-    fold_models = [FoldModel(_eval_model(label, model, run_info, info["dataset"], len(classes)),
+    fold_models = [FoldModel(_eval_model(label, model, run_info, info["dataset"], classes),
                              int(run_info["folds"]), int(run_info["holdout_fold"]))
                    for label, model, run_info in fold_runs]
     ids, labels, scores = score_videos(entries, record_dir, subset, num_frames=num_frames,

@@ -165,12 +165,31 @@ def _outside_fold(record, *, folds: int, fold: int) -> tf.Tensor:
     return tf.not_equal(fold_of(record["group"], folds), fold)
 
 
+def _relabelled(records: tf.data.Dataset, label_map: tuple[int, ...], num_classes: int,
+                record_dir: str) -> tf.data.Dataset:
+    """Labels through label_map (tfx_models.extra_classes); records mapped to -1 are dropped."""
+    if len(label_map) != num_classes:
+        raise ValueError(f"{record_dir}: label map of {len(label_map)} entries for {num_classes} classes")
+    table = tf.constant(label_map, tf.int64)
+
+    def relabel(record):
+        label = tf.cast(record["label"], tf.int64)
+        tf.debugging.Assert(tf.logical_and(label >= 0, label < num_classes),
+                            [f"{record_dir}: record", record["id"], "has label", label,
+                             f"outside the {num_classes} classes of dataset_info.json"])
+        return {**record, "label": tf.gather(table, label)}
+
+    return records.map(relabel).filter(lambda record: record["label"] >= 0)
+
+
 def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, crop_size: int, length: int,
                     stacking: str, bidirectional: bool, mean_subtraction: bool, flip: bool,
                     color_jitter: bool, snippets: int, snippet_stride: tuple[int, int], seed: int | None,
                     input_context: tf.distribute.InputContext | None,
-                    holdout: tuple[int, int] | None = None) -> tf.data.Dataset:
+                    holdout: tuple[int, int] | None = None,
+                    label_map: tuple[int, ...] | None = None) -> tf.data.Dataset:
     info = _check_source(record_dir, "temporal" if "temporal" in streams else "spatial", bidirectional)
+    num_classes = len(info["classes"])
     files = list_shards(record_dir, "train")
     deterministic = seed is not None
     shards = tf.data.Dataset.from_tensor_slices(files)
@@ -188,8 +207,11 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
     records = records.map(parse_record_tf, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if holdout is not None:
         records = records.filter(functools.partial(_outside_fold, folds=holdout[0], fold=holdout[1]))
+    if label_map is not None:
+        records = _relabelled(records, label_map, num_classes, record_dir)
+        num_classes = max(label_map) + 1
     element_seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    balanced = _balanced(tf.data.Dataset.zip(element_seeds, records), len(info["classes"]), record_dir)
+    balanced = _balanced(tf.data.Dataset.zip(element_seeds, records), num_classes, record_dir)
     if streams == ("spatial",) and snippets == 1:
         sample = functools.partial(_spatial_sample, crop_size=crop_size, flip=flip,
                                    color_jitter=color_jitter)
@@ -213,7 +235,7 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
                         deterministic=deterministic)
 
 
-def train_dataset(sources: list[tuple[str, int]], streams: str | tuple[str, ...], *, batch_size: int,
+def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch_size: int,
                   crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
                   bidirectional: bool = False, mean_subtraction: bool = True, flip: bool = True,
                   color_jitter: bool = True, snippets: int = 1, snippet_stride: tuple[int, int] = (5, 15),
@@ -221,8 +243,10 @@ def train_dataset(sources: list[tuple[str, int]], streams: str | tuple[str, ...]
                   input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
     """Infinite class-balanced batches (features, {"label", "task"}) from one or more tasks.
 
-    streams: "spatial", "temporal", or several (a model kind's streams), drawn
-    jointly per sample. Tasks are drawn with equal probability, classes
+    sources: (record dir, task index) or (record dir, task index, label map); a
+    label map (tfx_models.extra_classes) relabels a source that adds classes to
+    a task. streams: "spatial", "temporal", or several (a model kind's streams),
+    drawn jointly per sample. Tasks are drawn with equal probability, classes
     uniformly within a task. With `input_context`, each input pipeline reads
     its own shards and yields per-replica batches. holdout=(folds, fold) leaves
     out the records whose group is in that fold (tfx_models.folds).
@@ -242,16 +266,25 @@ def train_dataset(sources: list[tuple[str, int]], streams: str | tuple[str, ...]
                         mean_subtraction=mean_subtraction, flip=flip, color_jitter=color_jitter,
                         snippets=snippets, snippet_stride=tuple(snippet_stride),
                         seed=None if seed is None else seed + 7919 * position,
-                        input_context=input_context, holdout=holdout)
-        for position, (record_dir, task) in enumerate(sources)]
+                        input_context=input_context, holdout=holdout,
+                        label_map=tuple(source[2]) if len(source) > 2 else None)
+        for position, source in enumerate(sources) for record_dir, task in [source[:2]]]
     if len(per_source) == 1:
         samples = per_source[0]
     else:
-        samples = tf.data.Dataset.sample_from_datasets(
-            per_source, weights=[1.0 / len(per_source)] * len(per_source), seed=seed)
+        samples = tf.data.Dataset.sample_from_datasets(per_source, weights=_source_weights(sources), seed=seed)
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     return samples.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def _source_weights(sources: list[tuple]) -> list[float]:
+    """Each task 1/tasks; within a task, each source in proportion to the classes it brings."""
+    classes = [len([c for c in source[2] if c >= 0]) if len(source) > 2
+               else len(read_dataset_info(source[0])["classes"]) for source in sources]
+    tasks = [source[1] for source in sources]
+    per_task = {task: sum(n for n, t in zip(classes, tasks) if t == task) for task in set(tasks)}
+    return [n / per_task[t] / len(per_task) for n, t in zip(classes, tasks)]
 
 
 # Test inputs ------------------------------------------------------------------

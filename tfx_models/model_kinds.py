@@ -82,11 +82,26 @@ def _stream_build(config: ExperimentConfig, num_classes: dict[str, int]) -> kera
     return build_model_from_config(config, num_classes)
 
 
+def _stream_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
+    """The tower of model.init_run (a trained run of the same stream), under fresh heads."""
+    from tfx_models.models import load_tower_weights
+    from tfx_models.runs import load_model_from_run
+
+    if not config.model.init_run:
+        return []
+    source, info = load_model_from_run(config.model.init_run)
+    if info.get("kind", "stream") != "stream" or info.get("stream") != config.data.stream:
+        raise ValueError(f"model.init_run={config.model.init_run}: that run is a {info.get('kind', 'stream')} "
+                         f"model of {info.get('stream')}, not a {config.data.stream} stream")
+    return load_tower_weights(model, source, source_name=config.model.init_run)
+
+
 register(ModelKind(
     name="stream",
     streams=lambda config: (config.data.stream,),
     build=_stream_build,
     loss=lambda config, tasks: classification_loss(tasks),
+    initialise=_stream_initialise,
 ))
 
 

@@ -77,6 +77,8 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         "max_frames": first.get("max_frames", 0),
         "architecture": config.model.architecture,
         "records": list(d.records),
+        # Their classes follow the first task's own in its head (tfx_models.extra_classes).
+        "extra_records": list(d.extra_records),
     }
 
 
@@ -105,7 +107,7 @@ def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
     config = read_config(run_dir)
     run_info = read_run_info(run_dir)
     # Pre-trained weights and runs are already inside the checkpoint; do not read them again.
-    config.model.weights = None
+    config.model.weights = config.model.init_run = None
     config.model.train_tower = True
     config.fusion.spatial_run = config.fusion.temporal_run = None
     config.fusion.train_from_fusion = False

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from media.shards import read_dataset_info
-from tfx_models import checkpointing, config as config_lib, model_kinds, runs
+from tfx_models import checkpointing, config as config_lib, extra_classes, model_kinds, runs
 from tfx_models.losses import LossFn
 from tfx_models.strategy import is_chief, make_strategy, split_cpu, writable_dir
 
@@ -51,7 +51,21 @@ def read_sources(config: config_lib.ExperimentConfig) -> list[dict]:
     names = [i["dataset"] for i in infos]
     if len(set(names)) != len(names):
         raise ValueError(f"config data.records: two record dirs hold the same dataset {names}")
+    if config.data.extra_records:
+        classes, _ = _extra_label_maps(config, infos[0])
+        infos[0] = {**infos[0], "classes": classes}
     return infos
+
+
+def _extra_label_maps(config: config_lib.ExperimentConfig, first: dict) -> tuple[list[str], list[list[int]]]:
+    """The first task's classes merged with data.extra_records' (tfx_models.extra_classes)."""
+    extra = [read_dataset_info(d) for d in config.data.extra_records]
+    classes, maps = extra_classes.merge(list(first["classes"]), [list(e["classes"]) for e in extra])
+    for record_dir, label_map in zip(config.data.extra_records, maps):
+        if max(label_map) < 0:
+            raise ValueError(f"config data.extra_records: {record_dir} has no class that "
+                             f"{first['dataset']} lacks; it would add no training video")
+    return classes, maps
 
 
 def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
@@ -61,9 +75,14 @@ def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
     d = config.data
     streams = model_kinds.kind_of(config).streams(config)
 
+    sources = [(r, i) for i, r in enumerate(d.records)]
+    if d.extra_records:
+        _, maps = _extra_label_maps(config, read_dataset_info(d.records[0]))
+        sources += [(r, 0, label_map) for r, label_map in zip(d.extra_records, maps)]
+
     def dataset_fn(input_context, seed):
         return input_pipeline.train_dataset(
-            [(r, i) for i, r in enumerate(d.records)], streams, batch_size=config.train.batch_size,
+            sources, streams, batch_size=config.train.batch_size,
             crop_size=d.crop_size, length=d.length, stacking=d.stacking, bidirectional=d.bidirectional,
             mean_subtraction=d.mean_subtraction, flip=d.flip, color_jitter=d.color_jitter,
             snippets=d.snippets, snippet_stride=tuple(d.snippet_stride), seed=seed,
