@@ -45,6 +45,28 @@ def recall_by_cue(eval_dir: str, dataset: str) -> dict[str, dict[str, float]]:
             for row, groups in found.items()}
 
 
+def single_row(eval_dir: str) -> tuple[float, dict[str, float]]:
+    """(video accuracy, per-class recall) of the one row tfx_models.evaluate wrote to eval_dir."""
+    found = []
+    for path in glob.glob(os.path.join(eval_dir, "*", "*.json")):
+        with open(path) as f:
+            result = json.load(f)
+        if "per_class_recall" in result:
+            found.append(result)
+    if len(found) != 1:
+        raise ValueError(f"{eval_dir}: expected one evaluated row, found {len(found)}")
+    return found[0]["accuracy"], found[0]["per_class_recall"]
+
+
+def by_cue(recall: dict[str, float], dataset: str) -> dict[str, float]:
+    """Per-class recall -> mean recall per cue group."""
+    cues = cue_of_class(dataset)
+    grouped = defaultdict(list)
+    for name, value in recall.items():
+        grouped[cues[name]].append(value)
+    return {group: float(np.mean(values)) for group, values in grouped.items()}
+
+
 def markdown(table: dict[str, dict[str, float]]) -> str:
     groups = [g for g in GROUPS.values() if any(g in row for row in table.values())]
     lines = ["| Method | " + " | ".join(f"recall, {g}" for g in groups) + " |",

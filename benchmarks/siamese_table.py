@@ -14,15 +14,13 @@ tower's fc7 (a softmax-only net), so every row is measured the same way.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
-from collections import defaultdict
 
 import keras
 import numpy as np
 
-from benchmarks.recall_by_cue import GROUPS, cue_of_class
+from benchmarks.recall_by_cue import GROUPS, by_cue, single_row
 from media.records import decode_record
 from media.shards import iter_records
 from media.stacking import video_test_batch
@@ -62,27 +60,6 @@ def retrieval(query, query_clips, gallery, gallery_clips, ks=(1, 5)) -> dict[int
     return {k: float(same[:, :k].any(axis=1).mean()) for k in ks}
 
 
-def evaluation(eval_dir: str) -> tuple[float, dict[str, float]]:
-    """(video accuracy, per-class recall) of the single row tfx_models.evaluate wrote to eval_dir."""
-    found = []
-    for path in glob.glob(os.path.join(eval_dir, "*", "*.json")):
-        with open(path) as f:
-            result = json.load(f)
-        if "per_class_recall" in result:
-            found.append(result)
-    if len(found) != 1:
-        raise ValueError(f"{eval_dir}: expected one evaluated row, found {len(found)}")
-    return found[0]["accuracy"], found[0]["per_class_recall"]
-
-
-def by_cue(recall: dict[str, float]) -> dict[str, float]:
-    cues = cue_of_class("multiview")
-    grouped = defaultdict(list)
-    for name, value in recall.items():
-        grouped[cues[name]].append(value)
-    return {group: float(np.mean(values)) for group, values in grouped.items()}
-
-
 def table(out: str, runs: list[str], frames: int) -> tuple[str, dict]:
     rows, lines = {}, []
     cue_names = list(GROUPS.values())
@@ -92,13 +69,13 @@ def table(out: str, runs: list[str], frames: int) -> tuple[str, dict]:
     for run in runs:
         run_dir = os.path.join(out, "runs", run)
         model, info = load_model_from_run(run_dir)
-        (acc1, recall1), (acc0, _) = (evaluation(os.path.join(out, "eval", run, f"view{v}")) for v in (1, 0))
+        (acc1, recall1), (acc0, _) = (single_row(os.path.join(out, "eval", run, f"view{v}")) for v in (1, 0))
         queries = clip_embeddings(model, os.path.join(out, "records", "multiview_view1"), frames=frames,
                                   crop_size=info["crop_size"])
         gallery = clip_embeddings(model, os.path.join(out, "records", "multiview_view0"), frames=frames,
                                   crop_size=info["crop_size"])
         found = retrieval(queries[1], queries[0], gallery[1], gallery[0])
-        cues = by_cue(recall1)
+        cues = by_cue(recall1, "multiview")
         rows[run] = {"view1_accuracy": acc1, "view0_accuracy": acc0, "retrieval_top1": found[1],
                      "retrieval_top5": found[5], "view1_recall_by_cue": cues, "kind": info["kind"]}
         cells = [acc1, acc0, found[1], found[5]] + [cues.get(c) for c in cue_names]
