@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Simonyan & Zisserman's Table 2 (multi-task learning of the temporal net) on the synthetic pair of
-# datasets, three splits. Per split: ingest both sets (DIS flow, forward + backward, 112 px), then
+# datasets, three splits. Per split: ingest both sets (DIS flow, 112 px), then
 # train demo_temporal five ways (STEPS each, seed = split):
 #   ucf_only        on the UCF-like set alone
 #   hmdb_only       on the HMDB-like set alone
@@ -27,7 +27,7 @@ export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 for split in $SPLITS; do
   for ds in ucf101 hmdb51; do
     [ -f "$RECORDS/$ds-s$split/summary.json" ] || $PY -m beam_pipelines.ingest --format $ds \
-        --root "$SYNTH/$ds" --split "$split" --output "$RECORDS/$ds-s$split" --flow dis --bidirectional \
+        --root "$SYNTH/$ds" --split "$split" --output "$RECORDS/$ds-s$split" --flow dis \
         --size 112 --num_shards 2 > /dev/null
   done
   ucf="$RECORDS/ucf101-s$split" hmdb="$RECORDS/hmdb51-s$split" runs="$OUT/runs/s$split"
