@@ -13,16 +13,8 @@
 # holds <dataset>-s<split> record dirs ingested this way, e.g. the paper table's)
 set -euo pipefail
 OUT=${OUT:-out/multitask}
-PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-800}
-SPLITS=${SPLITS:-1 2 3}
-SYNTH=${SYNTH:-out/demo/synth}
-RECORDS=${RECORDS:-$OUT/records}
-NUM_FRAMES=${NUM_FRAMES:-25}
-CROPS=${CROPS:-10}
-read -r -a EXTRA <<< "${EXTRA_SETS:-}"
-export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
-[ -f "$SYNTH/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$SYNTH" --seed 0 --profile small > /dev/null
+source "$(dirname "$0")/results_env.sh"
 
 for split in $SPLITS; do
   for ds in ucf101 hmdb51; do
