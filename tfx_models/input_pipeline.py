@@ -260,15 +260,14 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
         raise ValueError("train_dataset needs at least one (record dir, task index) source")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    per_source = [
-        _source_samples(record_dir, task, streams, crop_size=crop_size, length=length,
-                        stacking=stacking, bidirectional=bidirectional,
-                        mean_subtraction=mean_subtraction, flip=flip, color_jitter=color_jitter,
-                        snippets=snippets, snippet_stride=tuple(snippet_stride),
-                        seed=None if seed is None else seed + 7919 * position,
-                        input_context=input_context, holdout=holdout,
-                        label_map=tuple(source[2]) if len(source) > 2 else None)
-        for position, source in enumerate(sources) for record_dir, task in [source[:2]]]
+    per_source = []
+    for position, (record_dir, task, *label_map) in enumerate(sources):
+        per_source.append(_source_samples(
+            record_dir, task, streams, crop_size=crop_size, length=length, stacking=stacking,
+            bidirectional=bidirectional, mean_subtraction=mean_subtraction, flip=flip,
+            color_jitter=color_jitter, snippets=snippets, snippet_stride=tuple(snippet_stride),
+            seed=None if seed is None else seed + 7919 * position, input_context=input_context,
+            holdout=holdout, label_map=tuple(label_map[0]) if label_map else None))
     if len(per_source) == 1:
         samples = per_source[0]
     else:
