@@ -189,8 +189,8 @@ def generate_pretrain(out: str, seed: int = 0, profile: str = "small", classes: 
                   "min_class_distance": MIN_CLASS_DISTANCE, "distance": "Euclidean in RGB 0-255"},
         "nearest": {"benchmark": round(min(benchmark_distance(c) for kit in kits for c in kit.colors), 1),
                     "same_shape_and_pattern": round(min(nearest_same), 1) if nearest_same else None},
-        "kits": {class_name(i, kit): {"shape": kit.shape, "pattern": kit.pattern, "colors": [list(c) for c in kit.colors]}
-                 for i, kit in enumerate(kits)},
+        "kits": {class_name(i, kit): {"shape": kit.shape, "pattern": kit.pattern,
+                                      "colors": [list(c) for c in kit.colors]} for i, kit in enumerate(kits)},
         "scenes": len(SCENES + EXTRA_SCENES),
         "timing": {"processes": processes, "render_encode_seconds": round(seconds, 2)},
     }
