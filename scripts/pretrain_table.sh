@@ -20,27 +20,21 @@
 # also fine-tunes for 1/4 of the from-scratch iterations; FT_STEPS defaults to STEPS here.
 #
 # Usage: OUT=out/pretrain STEPS=1500 PRE_STEPS=3000 scripts/pretrain_table.sh
+# Smoke: OUT=out/pretrain_smoke SYNTH=out/pretrain_smoke/benchmark PROFILE=tiny CLASSES=4 PRE_CLIPS=4 \
+#        STEPS=2 PRE_STEPS=2 NUM_FRAMES=2 CROPS=1 scripts/pretrain_table.sh   (PROFILE: both renders)
 # (RECORDS: a folder that already holds ucf101-s1 ingested as below, e.g. the multitask table's)
 set -euo pipefail
 OUT=${OUT:-out/pretrain}
-PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-1500}
 FT_STEPS=${FT_STEPS:-$STEPS}
 PRE_STEPS=${PRE_STEPS:-3000}
 FT_LR=${FT_LR:-1e-2}
 FT_LR_DROPS=${FT_LR_DROPS:-0.7}
 SEED=${SEED:-1}
-PROFILE=${PROFILE:-small}
-SYNTH=${SYNTH:-out/demo/synth}
-RECORDS=${RECORDS:-$OUT/records}
 CLASSES=${CLASSES:-40}
 PRE_CLIPS=${PRE_CLIPS:-8}
-NUM_FRAMES=${NUM_FRAMES:-25}
-CROPS=${CROPS:-10}
 WEIGHTS=${WEIGHTS:-}
-read -r -a EXTRA <<< "${EXTRA_SETS:-}"
-export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
-[ -f "$SYNTH/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$SYNTH" --seed 0 --profile "$PROFILE" > /dev/null
+source "$(dirname "$0")/results_env.sh"
 ucf="$RECORDS/ucf101-s1"
 [ -f "$ucf/summary.json" ] || $PY -m beam_pipelines.ingest --format ucf101 --root "$SYNTH/ucf101" --split 1 \
     --output "$ucf" --flow dis --size 112 --num_shards 2 > /dev/null
