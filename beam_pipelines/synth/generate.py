@@ -32,8 +32,13 @@ def _init_worker() -> None:
 
 
 def render_all(function, tasks: list, processes: int) -> list:
-    """function(task) for every task in a pool of single-threaded workers, results in task order."""
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_init_worker) as pool:
+    """function(task) for every task in a pool of single-threaded workers, results in task order.
+
+    Workers are spawned, not forked: a forked worker inherits OpenCV's thread pool as the
+    caller's threads left it, and could hang for good in cv2.setNumThreads (one did under
+    pytest, after the test process had rendered clips itself).
+    """
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_init_worker) as pool:
         return pool.map(function, tasks, chunksize=1)
 
 
