@@ -10,13 +10,12 @@ single-task temporal net's.
 """
 from __future__ import annotations
 
-import argparse
 import glob
-import json
 import os
 
 import numpy as np
 
+from benchmarks import eval_table
 from benchmarks.recall_by_cue import GROUPS, by_cue, single_row
 
 # (dataset, run folder, row label, the paper's accuracy in %)
@@ -59,13 +58,7 @@ def table(eval_dir: str) -> tuple[str, dict]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.multitask_table", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eval", required=True, help="OUT/eval of scripts/multitask_table.sh")
-    args = parser.parse_args(argv)
-    markdown, rows = table(args.eval)
-    with open(os.path.join(args.eval, "table.json"), "w") as f:
-        json.dump(rows, f, indent=2, sort_keys=True)
-    print(markdown)
+    eval_table.main(table, "benchmarks.multitask_table", __doc__, "scripts/multitask_table.sh", argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The synthetic benchmark: layouts, splits, determinism, class design and true flow."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -143,6 +144,31 @@ def _warp_errors(frames, flow, valid):
         warped_err.append(np.abs(warped - frames[t]).mean(axis=-1)[mask].mean())
         plain_err.append(np.abs(frames[t + 1].astype(np.float32) - frames[t]).mean(axis=-1)[mask].mean())
     return float(np.mean(warped_err)), float(np.mean(plain_err))
+
+
+# sha256 of frames, flow and valid (in that order, as bytes) of clips rendered with seed 0 and the
+# tiny profile by the renderer before render_kit_clip was split out of render_clip (commit 20f4266):
+# (dataset, class, group, clip, view, motion, digest).
+STORED_RENDERS = [
+    ("ucf101", "SwingBall", 1, 1, 0, "swing", "2db47b324736ebf94bb3b8b98244318d0f730295cb3d5d346db272c360ce76da"),
+    ("ucf101", "TossApple", 2, 1, 0, "swing", "45dde2f5001016c15fc6776f394f2053a3e8f32d654dfb835317cb0850bab16f"),
+    ("ucf101", "OrbitStar", 3, 1, 0, "orbit", "dd1ea60bf35a952b8551ac5788b8aa421e5dc7c5ba89161ed093b9f32d8d8290"),
+    ("ucf101", "SlideBox", 1, 1, 0, "slide", "bd1a5b639bb6b67bac323edbb2d2c1bc35f4512def1f3a9409d9f336ade6a4cc"),
+    ("hmdb51", "shake_ball", 1, 1, 0, "shake", "f064cb922b007415f3cb7e728cedb3e4367c9fe35c999602b58dae0f63afa010"),
+    ("hmdb51", "toss_melon", 2, 1, 0, "bounce", "ab8ba953e3255d45f49b51b4e56b097867d6cb1de117944af8df3ad760f459a0"),
+    ("multiview", "TossLemon", 1, 1, 0, "spin", "f7884f49cdfb795f7032dbf6eb6ae71150a7007b5040464dc0c9209114493ff2"),
+    ("multiview", "TossLemon", 1, 1, 1, "spin", "82dcb718950b4388b5c79a24186f5ead8dcabe71c31403a0a29092e41a32f3ed"),
+    ("multiview", "SpinBall", 2, 1, 1, "spin", "abc5c29af10996cd9962723f6139409ed3a5af836cf5586b6e7f7faa4794d975"),
+]
+
+
+@pytest.mark.parametrize("dataset,name,group,clip,view,motion,digest", STORED_RENDERS)
+def test_benchmark_clips_render_as_stored(dataset, name, group, clip, view, motion, digest):
+    rendered = render_clip(name, 0, group, clip, "tiny", view=view, dataset=dataset)
+    sha = hashlib.sha256()
+    for array in (rendered.frames, rendered.flow, rendered.valid):
+        sha.update(array.tobytes())
+    assert (rendered.motion, sha.hexdigest()) == (motion, digest)
 
 
 @pytest.mark.parametrize("name,view", [("SwingBall", 0), ("SpinBall", 1), ("ApproachBall", 0), ("OrbitStar", 1)])

@@ -1,6 +1,7 @@
 """Render the synthetic action benchmark.
 
     python -m beam_pipelines.synth --out out/synth --seed 0 --profile small [--multiview]
+    python -m beam_pipelines.synth --out out/synth --profile small --pretrain 40   # only <out>/pretrain/
     python -m beam_pipelines.synth --classes     # the class table as markdown
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 
 from beam_pipelines.synth.classes import markdown_table
 from beam_pipelines.synth.generate import generate
+from beam_pipelines.synth.pretrain import generate_pretrain
 from beam_pipelines.synth.render import PROFILES
 
 
@@ -24,6 +26,10 @@ def main(argv=None) -> int:
                         help="tiny: tests, seconds; small: demo, ~2 min on 2 cores; full: benchmarks")
     parser.add_argument("--multiview", action="store_true",
                         help="also render every UCF-like clip from a second camera into <out>/multiview")
+    parser.add_argument("--pretrain", type=int, default=0, metavar="N",
+                        help="render only the spatial net's pre-training set instead: N appearance classes, "
+                             "none a benchmark object, into <out>/pretrain/ (pretrain.csv, pretrain.json)")
+    parser.add_argument("--pretrain_clips", type=int, default=8, help="clips per pre-training class (default 8)")
     parser.add_argument("--processes", type=int, default=2, help="rendering processes (default 2)")
     parser.add_argument("--classes", action="store_true", help="print the class table (markdown) and exit")
     args = parser.parse_args(argv)
@@ -37,6 +43,14 @@ def main(argv=None) -> int:
     if args.processes < 1:
         parser.error("--processes must be >= 1")
     os.makedirs(args.out, exist_ok=True)
+    if args.pretrain:
+        try:
+            info = generate_pretrain(args.out, args.seed, args.profile, args.pretrain, args.pretrain_clips,
+                                     args.processes)
+        except ValueError as err:
+            parser.error(str(err))
+        print(json.dumps({key: info[key] for key in ("manifest", "classes", "videos", "nearest", "timing")}))
+        return 0
     benchmark = generate(args.out, args.seed, args.profile, args.multiview, args.processes)
     counts = {name: info["videos"] for name, info in benchmark["datasets"].items()}
     print(json.dumps({"out": os.path.abspath(args.out), "videos": counts, "timing": benchmark["timing"]}))

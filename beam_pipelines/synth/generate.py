@@ -31,6 +31,17 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
+def render_all(function, tasks: list, processes: int) -> list:
+    """function(task) for every task in a pool of single-threaded workers, results in task order.
+
+    Workers are spawned, not forked: a forked worker inherits OpenCV's thread pool as the
+    caller's threads left it, and could hang for good in cv2.setNumThreads (one did under
+    pytest, after the test process had rendered clips itself).
+    """
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_init_worker) as pool:
+        return pool.map(function, tasks, chunksize=1)
+
+
 def render_job(args: tuple[str, int, str, layout.ClipJob]) -> dict:
     """Render, encode and store one clip; returns its statistics for benchmark.json."""
     out, seed, profile, job = args
@@ -70,8 +81,7 @@ def generate(out: str, seed: int = 0, profile: str = "small", multiview: bool = 
     spec = PROFILES[profile]
     jobs = layout.plan(spec, multiview)
     start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_init_worker) as pool:
-        stats = pool.map(render_job, [(out, seed, profile, job) for job in jobs], chunksize=1)
+    stats = render_all(render_job, [(out, seed, profile, job) for job in jobs], processes)
     render_seconds = time.perf_counter() - start
 
     datasets = sorted({job.dataset for job in jobs}, key=("ucf101", "hmdb51", "multiview").index)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from beam_pipelines.synth import textures
-from beam_pipelines.synth.classes import CLASSES, KITS, SynthClass
+from beam_pipelines.synth.classes import CLASSES, KITS, Kit, SynthClass
 from beam_pipelines.synth.motion import draw_motion, speed_unit, trajectory
 
 # Flows are quantised from [-bound, bound] downstream; every motion stays inside.
@@ -122,21 +122,36 @@ def _pure(layer: np.ndarray, alpha_object: np.ndarray, alpha_occluder: np.ndarra
 def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: str = "small",
                 view: int = 0, dataset: str = "ucf101", photometric: bool = True,
                 size: tuple[int, int] | None = None, length: int | None = None) -> RenderedClip:
-    """Render one clip in memory; the same arguments always give the same arrays.
+    """Render one clip of a benchmark class in memory; the same arguments always give the same arrays.
 
     `photometric=False` switches off lighting changes and sensor noise (the
     geometry and the ground truth stay the same), for exact flow checks.
     """
     cls = find_class(name)
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    keys = (seed, DATASET_CODES[dataset], CLASSES.index(cls), group)
+    return render_kit_clip(KITS[cls.kit], cls.motion, keys, clip, profile, view=view, photometric=photometric,
+                           size=size, length=length)
+
+
+def render_kit_clip(kit: Kit, motion: str, keys: tuple[int, ...], clip: int = 1, profile: str = "small",
+                    view: int = 0, photometric: bool = True, size: tuple[int, int] | None = None,
+                    length: int | None = None, scenes: tuple = textures.SCENES) -> RenderedClip:
+    """Render one clip of any kit and motion (one of MOTIONS or "mixed").
+
+    `keys` seed the group (actor, scene); `clip` and `view` extend them for the
+    clip's own draws, so a set of clips shares no randomness with another set
+    whose keys differ (the benchmark's are (seed, dataset code, class, group)).
+    `scenes` is the pool of scene palettes the group draws from.
+    """
     if view not in (0, 1):
         raise ValueError(f"view must be 0 or 1, got {view}")
     if length is not None and length < 2:
         raise ValueError(f"a clip needs at least 2 frames for flow, got length={length}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
     spec = PROFILES[profile]
     height, width = size or spec.size
-    keys = [seed, DATASET_CODES[dataset], CLASSES.index(cls), group]
+    keys = list(keys)
     group_rng = np.random.default_rng(np.random.SeedSequence(keys))
     clip_rng = np.random.default_rng(np.random.SeedSequence(keys + [clip]))
     noise_rng = np.random.default_rng(np.random.SeedSequence(keys + [clip, 1 + view]))
@@ -145,15 +160,15 @@ def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: st
     pad = max(height, width)
     canvas_shape = (height + 2 * pad, width + 2 * pad)
     canvas_center = np.array([(canvas_shape[1] - 1) / 2, (canvas_shape[0] - 1) / 2])
-    scene = textures.background(group_rng, canvas_shape, int(group_rng.integers(len(textures.SCENES))))
+    scene = textures.background(group_rng, canvas_shape, scenes[int(group_rng.integers(len(scenes)))])
     radius = group_rng.uniform(0.10, 0.13) * min(height, width)
     sprite_radius = radius * MAX_SCALE
-    sprites = textures.sprite_pyramid(KITS[cls.kit], group_rng, sprite_radius)
+    sprites = textures.sprite_pyramid(kit, group_rng, sprite_radius)
     sprite_center = (sprites[0].shape[1] - 1) / 2
 
     # The clip: length, motion, camera, viewpoint, lighting, occluder.
     frames_count = length or int(clip_rng.integers(spec.lengths[0], spec.lengths[1] + 1))
-    motion = draw_motion(cls.motion, clip_rng)
+    motion = draw_motion(motion, clip_rng)
     path = trajectory(motion, frames_count, (height, width), radius, clip_rng)
     unit = speed_unit(width)
     pan_angle, pan_speed = clip_rng.uniform(0, 2 * np.pi), clip_rng.uniform(0.5, 2.5) * unit

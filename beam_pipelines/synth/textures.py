@@ -34,9 +34,9 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) 
     return np.clip((fine - low) / max(high - low, 1e-6), 0, 1)
 
 
-def background(rng: np.random.Generator, shape: tuple[int, int], scene: int) -> np.ndarray:
-    """A textured scene canvas, float32 RGB [H,W,3] in 0..255."""
-    dark, light, accent = (np.array(color, np.float32) for color in SCENES[scene])
+def background(rng: np.random.Generator, shape: tuple[int, int], palette: tuple) -> np.ndarray:
+    """A textured scene canvas in a (dark, light, accent) palette, float32 RGB [H,W,3] in 0..255."""
+    dark, light, accent = (np.array(color, np.float32) for color in palette)
     size = min(shape)
     mix = (0.4 * smooth_noise(rng, shape, size / 5) + 0.3 * smooth_noise(rng, shape, size / 18)
            + 0.3 * smooth_noise(rng, shape, 3.0))
