@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from benchmarks.recall_by_cue import GROUPS, by_cue, single_row
+from benchmarks.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 from tfx_models.evaluate import AVERAGE_ROW, SVM_OOF_ROW, SVM_ROW
 
 # (row label, where its scores are: ("late", evaluation row) or ("run", run folder), parameters
@@ -90,15 +90,13 @@ def table(out: str, rows_spec: list, *, count_parameters: bool = True) -> tuple[
         if not found:
             continue
         accuracy = {s: a for s, (a, _) in found.items()}
-        cues = [by_cue(recall, "ucf101") for _, recall in found.values()]
-        mean_cues = {c: float(np.mean([g[c] for g in cues if c in g])) for c in cue_names if any(c in g for g in cues)}
+        mean_cues = mean_by_cue([recall for _, recall in found.values()], "ucf101")
         mean = float(np.mean(list(accuracy.values())))
         parameters = _parameters(out, next(iter(found)), param_runs, cache) if count_parameters else None
         found_rows[label] = {"accuracy": accuracy, "mean": mean, "recall_by_cue": mean_cues, "parameters": parameters}
         lines.append(f"| {label} | " + " | ".join(f"{100 * accuracy[s]:.1f}%" if s in accuracy else "-" for s in splits)
                      + f" | {100 * mean:.1f}% | " + ("-" if parameters is None else f"{parameters:,}") + " | "
-                     + ("-" if paper is None else f"{paper}%") + " | "
-                     + " | ".join(f"{100 * mean_cues[c]:.1f}%" if c in mean_cues else "-" for c in cue_names) + " |")
+                     + ("-" if paper is None else f"{paper}%") + " | " + cue_cells(mean_cues) + " |")
     return "\n".join(lines), found_rows
 
 

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from benchmarks import eval_table
-from benchmarks.recall_by_cue import GROUPS, by_cue, single_row
+from benchmarks.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 
 # (dataset, run folder, row label, the paper's accuracy in %)
 ROWS = [
@@ -44,16 +44,12 @@ def table(eval_dir: str) -> tuple[str, dict]:
         if not found:
             continue
         accuracy = {s: found[s][0] for s in found}
-        cues = [by_cue(recall, dataset) for _, recall in found.values()]
-        mean_cues = {c: float(np.mean([c_[c] for c_ in cues if c in c_])) for c in cue_names
-                     if any(c in c_ for c_ in cues)}
+        mean_cues = mean_by_cue([recall for _, recall in found.values()], dataset)
         mean = float(np.mean(list(accuracy.values())))
         rows[f"{dataset}/{run}"] = {"accuracy": accuracy, "mean": mean, "recall_by_cue": mean_cues}
         cells = [f"{100 * accuracy[s]:.1f}%" if s in accuracy else "-" for s in splits]
         lines.append(f"| {dataset} | {label} | " + " | ".join(cells) + f" | {100 * mean:.1f}% | "
-                     + ("-" if paper is None else f"{paper}%") + " | "
-                     + " | ".join(f"{100 * mean_cues[c]:.1f}%" if c in mean_cues else "-" for c in cue_names)
-                     + " |")
+                     + ("-" if paper is None else f"{paper}%") + " | " + cue_cells(mean_cues) + " |")
     return "\n".join(lines), rows
 
 

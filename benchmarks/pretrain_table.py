@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from benchmarks import eval_table
-from benchmarks.recall_by_cue import GROUPS, by_cue, single_row
+from benchmarks.recall_by_cue import GROUPS, by_cue, cue_cells, single_row
 
 # (run folder prefix, row label, the paper's accuracy in % at dropout 0.5 and 0.9)
 SETTINGS = [
@@ -45,7 +45,7 @@ def table(eval_dir: str) -> tuple[str, dict]:
             cues = by_cue(recall, "ucf101")
             rows[run_folder(setting, dropout)] = {"accuracy": accuracy, "paper": paper[dropout], "recall_by_cue": cues}
             lines.append(f"| {label} | {dropout:g} | {100 * accuracy:.1f}% | {paper[dropout]}% | "
-                         + " | ".join(f"{100 * cues[c]:.1f}%" if c in cues else "-" for c in cue_names) + " |")
+                         + cue_cells(cues) + " |")
     if not rows:
         raise ValueError(f"{eval_dir}: no <setting>_d<dropout> evaluations; run scripts/pretrain_table.sh")
     pretrain = os.path.join(eval_dir, PRETRAIN)

@@ -67,6 +67,18 @@ def by_cue(recall: dict[str, float], dataset: str) -> dict[str, float]:
     return {group: float(np.mean(values)) for group, values in grouped.items()}
 
 
+def mean_by_cue(recalls: list[dict[str, float]], dataset: str) -> dict[str, float]:
+    """Per-class recall of several evaluations (e.g. splits) -> each cue group's mean over them."""
+    groups = [by_cue(recall, dataset) for recall in recalls]
+    return {c: float(np.mean([g[c] for g in groups if c in g])) for c in GROUPS.values()
+            if any(c in g for g in groups)}
+
+
+def cue_cells(cues: dict[str, float]) -> str:
+    """Markdown cells of a row's recall per cue group, in GROUPS order ("-" where absent)."""
+    return " | ".join(f"{100 * cues[c]:.1f}%" if c in cues else "-" for c in GROUPS.values())
+
+
 def markdown(table: dict[str, dict[str, float]]) -> str:
     groups = [g for g in GROUPS.values() if any(g in row for row in table.values())]
     lines = ["| Method | " + " | ".join(f"recall, {g}" for g in groups) + " |",
