@@ -3,7 +3,9 @@ import keras
 import numpy as np
 import pytest
 
+from tfx_models import config as config_lib
 from tfx_models.layers import CeilModePadding, InputScaling, LocalResponseNormalization
+from tfx_models.models import build_model_from_config
 from tfx_models.towers import build_tower
 
 
@@ -132,3 +134,21 @@ def test_bad_weights_are_clear_errors(tmp_path):
         build_tower("cnn_m_2048", (64, 64, 3), stream="spatial", width=0.25, weights=missing)
     with pytest.raises(ValueError, match="unknown tower architecture 'alexnet'"):
         build_tower("alexnet", (64, 64, 3), stream="spatial")
+
+
+def test_he_initialisation_keeps_activations_from_shrinking_with_depth():
+    # The temporal net learned slowly from scratch because Glorot's variance, 2/(fan_in+fan_out),
+    # halves a ReLU layer's output power when fan_in ~ fan_out: by fc7 the signal is a tenth of
+    # the input's. He's 2/fan_in keeps it (README: "A temporal stream that learns motion").
+    keras.utils.set_random_seed(0)
+    flow = np.random.default_rng(0).normal(0, 1, (8, 96, 96, 20)).astype(np.float32)
+    fc7 = {}
+    for init in ("glorot_uniform", "he_normal"):
+        config = config_lib.ExperimentConfig(
+            data=config_lib.DataConfig(stream="temporal", crop_size=96, length=10),
+            model=config_lib.ModelConfig(width=0.25, flow_scale=1.0, init=init))
+        tower = build_model_from_config(config, {"ucf101": 5}).get_layer("tower")
+        fc7[init] = float(np.std(tower(flow, training=False)["fc7"]))
+    assert fc7["glorot_uniform"] < 0.15 and fc7["he_normal"] > 0.5, fc7
+    with pytest.raises(ValueError, match="model.init"):
+        config_lib.validate(config_lib.ExperimentConfig(model=config_lib.ModelConfig(init="orthogonal")))

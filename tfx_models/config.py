@@ -25,6 +25,7 @@ CLIP_ARCHITECTURES = ("s3d_g", "i3d_cnn_m")
 DISTILL_LOSSES = ("mse", "kl")
 STACKINGS = ("optical_flow", "trajectory")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+INITS = ("glorot_uniform", "he_normal")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
@@ -64,6 +65,10 @@ class ModelConfig:
     weights: str | None = None  # None (from scratch), "imagenet", or a local .h5/.weights.h5
     train_tower: bool = True  # False: only the last layer is trained (Table 1a)
     flow_scale: float = 0.2  # flow input multiplier: pixels -> roughly unit range
+    # CNN-M's conv and fc kernels from scratch: "glorot_uniform" (Keras's default) or
+    # "he_normal" (He et al. 2015, which keeps a ReLU net's activations from shrinking layer
+    # by layer; the README's "A temporal stream that learns motion" measures why it matters).
+    init: str = "glorot_uniform"
     # A trained run of the same stream and architecture whose tower initialises this one; the
     # heads start afresh (Table 2: fine-tuned from another dataset's net).
     init_run: str | None = None
@@ -183,6 +188,7 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     _choice("data.stream", d.stream, STREAMS)
     _choice("data.stacking", d.stacking, STACKINGS)
     _choice("model.architecture", m.architecture, ARCHITECTURES + CLIP_ARCHITECTURES)
+    _choice("model.init", m.init, INITS)
     k = config.distill
     _choice("distill.loss", k.loss, DISTILL_LOSSES)
     _choice("distill.teacher_architecture", k.teacher_architecture, CLIP_ARCHITECTURES + ("cnn_m_2048",))

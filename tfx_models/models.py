@@ -26,12 +26,12 @@ def head_names(tasks: list[str]) -> list[str]:
 def build_model(*, stream: str, num_classes: dict[str, int], architecture: str = "cnn_m_2048",
                 crop_size: int = 224, length: int = 10, width: float = 1.0, dropout: float = 0.5,
                 weights: str | None = None, train_tower: bool = True, flow_scale: float = 0.2,
-                name: str | None = None) -> keras.Model:
+                init: str = "glorot_uniform", name: str | None = None) -> keras.Model:
     """A tower plus one softmax head per task (num_classes: task name -> classes, in task order)."""
     if not num_classes:
         raise ValueError("num_classes: at least one task is needed")
     tower = build_tower(architecture, input_shape(stream, crop_size, length), stream=stream, width=width,
-                        dropout=dropout, weights=weights, flow_scale=flow_scale)
+                        dropout=dropout, weights=weights, flow_scale=flow_scale, init=init)
     tower.trainable = train_tower
     inputs = tower.input
     return keras.Model({inputs.name: inputs}, softmax_heads(tower(inputs)["features"], num_classes),
@@ -95,7 +95,7 @@ def build_model_from_config(config: ExperimentConfig, num_classes: dict[str, int
     d, m = config.data, config.model
     return build_model(stream=d.stream, num_classes=num_classes, architecture=m.architecture,
                        crop_size=d.crop_size, length=d.length, width=m.width, dropout=m.dropout,
-                       weights=m.weights, train_tower=m.train_tower, flow_scale=m.flow_scale)
+                       weights=m.weights, train_tower=m.train_tower, flow_scale=m.flow_scale, init=m.init)
 
 
 def _probabilities_key(model: keras.Model, stream: str, task: str | None) -> str:

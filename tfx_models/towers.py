@@ -43,7 +43,7 @@ def _scaling_layer(architecture: str, stream: str, flow_scale: float) -> InputSc
                         name="input_scaling")
 
 
-def _cnn_m_2048(x, *, stream: str, width: float, dropout: float) -> dict:
+def _cnn_m_2048(x, *, stream: str, width: float, dropout: float, init: str) -> dict:
     """CNN-M-2048 (Fig. 1 of the paper; Chatfield et al. 2014), Caffe-style.
 
     Padding follows Caffe's CNN-M: conv1 pad 0, conv2 pad 1, conv3-5 pad 1, and
@@ -52,27 +52,28 @@ def _cnn_m_2048(x, *, stream: str, width: float, dropout: float) -> dict:
     The temporal net has no LRN after conv2 (Sect. 6).
     """
     ends = {}
+    init = {"kernel_initializer": init}
     x = ends["conv1"] = keras.layers.Conv2D(_scaled(96, width), 7, strides=2, activation="relu",
-                                            name="conv1")(x)
+                                            name="conv1", **init)(x)
     x = LocalResponseNormalization(name="norm1")(x)
     x = CeilModePadding(name="pool1_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool1")(x)
     x = keras.layers.ZeroPadding2D(1, name="conv2_pad")(x)
     x = ends["conv2"] = keras.layers.Conv2D(_scaled(256, width), 5, strides=2, activation="relu",
-                                            name="conv2")(x)
+                                            name="conv2", **init)(x)
     if stream == "spatial":
         x = LocalResponseNormalization(name="norm2")(x)
     x = CeilModePadding(name="pool2_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool2")(x)
     for i in (3, 4, 5):
         x = ends[f"conv{i}"] = keras.layers.Conv2D(_scaled(512, width), 3, padding="same",
-                                                   activation="relu", name=f"conv{i}")(x)
+                                                   activation="relu", name=f"conv{i}", **init)(x)
     x = CeilModePadding(name="pool5_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool5")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = ends["fc6"] = keras.layers.Dense(_scaled(4096, width), activation="relu", name="fc6")(x)
+    x = ends["fc6"] = keras.layers.Dense(_scaled(4096, width), activation="relu", name="fc6", **init)(x)
     x = keras.layers.Dropout(dropout, name="drop6")(x)
-    x = ends["fc7"] = keras.layers.Dense(_scaled(2048, width), activation="relu", name="fc7")(x)
+    x = ends["fc7"] = keras.layers.Dense(_scaled(2048, width), activation="relu", name="fc7", **init)(x)
     ends["features"] = keras.layers.Dropout(dropout, name="drop7")(x)
     return ends
 
@@ -99,7 +100,8 @@ def _application_base(architecture: str, input_shape, weights) -> keras.Model:
 
 
 def build_tower(architecture: str, input_shape, *, stream: str, width: float = 1.0, dropout: float = 0.5,
-                weights: str | None = None, flow_scale: float = 0.2, name: str = "tower") -> keras.Model:
+                weights: str | None = None, flow_scale: float = 0.2, init: str = "glorot_uniform",
+                name: str = "tower") -> keras.Model:
     """Raw input [N,H,W,C] -> dict of named maps (see module docstring).
 
     weights: None (random init), "imagenet" (keras.applications only; needs the
@@ -114,7 +116,7 @@ def build_tower(architecture: str, input_shape, *, stream: str, width: float = 1
     inputs = keras.Input(tuple(input_shape), name=input_name)
     x = _scaling_layer(architecture, stream, flow_scale)(inputs)
     if architecture == "cnn_m_2048":
-        ends = _cnn_m_2048(x, stream=stream, width=width, dropout=dropout)
+        ends = _cnn_m_2048(x, stream=stream, width=width, dropout=dropout, init=init)
     elif architecture in APPLICATION_ENDPOINTS:
         ends = dict(_application_base(architecture, input_shape, weights)(x))
         pooled = keras.layers.GlobalAveragePooling2D(name="pool")(ends["conv5"])
