@@ -18,10 +18,10 @@ stage "1/7 render the small synthetic benchmark"
 [ -f "$OUT/synth/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$OUT/synth" --seed 0 --profile small
 $PY -m beam_pipelines.synth --classes
 
-stage "2/7 ingest both layouts (Beam, local runner, DIS flow, forward + backward)"
+stage "2/7 ingest both layouts (Beam, local runner, DIS medium flow, forward + backward)"
 for ds in ucf101 hmdb51; do
   $PY -m beam_pipelines.ingest --format $ds --root "$OUT/synth/$ds" --split 1 \
-      --output "$OUT/records/$ds" --flow dis --bidirectional --size 112 --num_shards 2
+      --output "$OUT/records/$ds" --flow dis_medium --bidirectional --size 112 --num_shards 2
 done
 $PY -m beam_pipelines.visualize --records "$OUT/records/ucf101" --subset test --index 0 \
     --out "$OUT/pictures/record_flow.png"

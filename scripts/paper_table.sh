@@ -2,12 +2,14 @@
 # The README's results table: Simonyan & Zisserman's Tables 1b/3 on the small synthetic
 # benchmark, three splits. Per split: ingest (DIS, forward + backward flow), train a spatial
 # stream and the temporal stream in each input configuration, then evaluate all of them
-# (25 frames x 10 crops) with both late fusions. Usage: OUT=out/table STEPS=1000 scripts/paper_table.sh
+# (25 frames x 10 crops) with both late fusions. EXTRA_SETS adds --set overrides to every run.
+# Usage: OUT=out/table STEPS=1000 [EXTRA_SETS=...] scripts/paper_table.sh
 set -euo pipefail
 OUT=${OUT:-out/table}
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-1000}
 SYNTH=${SYNTH:-out/demo/synth}
+read -r -a EXTRA <<< "${EXTRA_SETS:-}"
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 [ -f "$SYNTH/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$SYNTH" --seed 0 --profile small
 
@@ -25,14 +27,14 @@ for split in 1 2 3; do
       --split $split --output "$records" --flow dis --bidirectional --size 112 --num_shards 2 > /dev/null
   run="$OUT/runs/s$split/spatial"
   $PY -m tfx_models.train --config tfx_models/experiments/demo_spatial.py --run_dir "$run" \
-      --set data.records="$records" --set train.steps=$STEPS --set train.seed=$split | tail -1
+      --set data.records="$records" --set train.steps=$STEPS --set train.seed=$split "${EXTRA[@]}" | tail -1
   spatial_runs+=(--spatial "$run")
   for entry in "${temporal_configs[@]}"; do
     name=${entry%%|*}; overrides=${entry#*|}
     run="$OUT/runs/s$split/temporal_$name"
     # shellcheck disable=SC2086
     $PY -m tfx_models.train --config tfx_models/experiments/demo_temporal.py --run_dir "$run" \
-        --set data.records="$records" --set train.steps=$STEPS --set train.seed=$split $overrides | tail -1
+        --set data.records="$records" --set train.steps=$STEPS --set train.seed=$split "${EXTRA[@]}" $overrides | tail -1
     temporal_runs+=(--temporal "$run")
   done
 done

@@ -93,3 +93,14 @@ def test_fused_export_runs_in_the_cpp_loader(fused_run, tmp_path):
     scores = runner.run("predict_records", {"records": records})
     assert scores["probabilities"].shape == (2, 3)
     assert set(scores) >= {"fused_probabilities", "temporal_probabilities"}
+
+
+def test_fusing_a_temporal_run_at_another_flow_scale_is_refused(fused_run, tmp_path):
+    # The fused model's input scaling comes from its own config: a temporal tower trained at
+    # another model.flow_scale would silently see its flow at the wrong size.
+    trained = runs.read_config(fused_run["temporal"]).model.flow_scale
+    config = config_lib.override(config_lib.load_experiment(f"{REPO}/tfx_models/experiments/demo_conv_fusion.py"),
+                                 [f"data.records={fused_run['records']}", f"fusion.temporal_run={fused_run['temporal']}",
+                                  f"model.flow_scale={trained / 5}", *SMALL, "train.steps=1"])
+    with pytest.raises(ValueError, match=f"fusion.temporal_run=.*model.flow_scale={trained}"):
+        train(config, str(tmp_path / "mismatched"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from tfx_models.config import CLIP_ARCHITECTURES
+from tfx_models.config import CLIP_ARCHITECTURES, FLOW_SCALE
 from tfx_models.models import copy_layer_weights, input_shape, softmax_heads, weighted_layers
 from tfx_models.towers import build_tower
 
@@ -36,7 +36,7 @@ def build_clip_tower(architecture: str, shape, *, stream: str, width: float, dro
 
 
 def build_clip_model(*, architecture: str, stream: str, num_classes: dict[str, int], crop_size: int, length: int,
-                     frames: int, width: float = 1.0, dropout: float = 0.5, flow_scale: float = 0.2,
+                     frames: int, width: float = 1.0, dropout: float = 0.5, flow_scale: float = FLOW_SCALE,
                      time_kernel: int = 3, name: str | None = None) -> keras.Model:
     """A clip tower plus one softmax head per task."""
     if not num_classes:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import keras
 
 from tfx_models import fusion as fl
+from tfx_models.config import FLOW_SCALE
 from tfx_models.models import copy_layer_weights, head_names, input_shape, weighted_layers
 from tfx_models.towers import APPLICATION_ENDPOINTS, build_tower
 
@@ -40,7 +41,7 @@ MODES = ("2d_conv_2d_pool", "2d_conv_3d_pool", "3d_conv_3d_pool")
 
 def build_towers(*, architecture: str = "cnn_m_2048", crop_size: int = 224, length: int = 10,
                  width: float = 1.0, dropout: float = 0.5, weights: str | None = None,
-                 flow_scale: float = 0.2) -> dict[str, keras.Model]:
+                 flow_scale: float = FLOW_SCALE) -> dict[str, keras.Model]:
     """The spatial and temporal towers, each built inside a Keras name scope of its name.
 
     Keras 3 does not prefix a nested model's variable paths with the model's

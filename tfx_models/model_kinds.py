@@ -82,6 +82,18 @@ def _stream_build(config: ExperimentConfig, num_classes: dict[str, int]) -> kera
     return build_model_from_config(config, num_classes)
 
 
+def _check_flow_scale(key: str, run_dir: str, config: ExperimentConfig) -> None:
+    """A loaded temporal tower must see flow at the scale it was trained on; the input scaling is
+    built from this config, so a silent mismatch would feed the tower 5x too large or small."""
+    from tfx_models.runs import read_config
+
+    trained = read_config(run_dir).model.flow_scale
+    if trained != config.model.flow_scale:
+        raise ValueError(f"{key}={run_dir}: that run's temporal tower was trained with model.flow_scale="
+                         f"{trained}, this config has {config.model.flow_scale}; "
+                         f"set --set model.flow_scale={trained}")
+
+
 def _stream_initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
     """The tower of model.init_run (a trained run of the same stream), under fresh heads."""
     from tfx_models.models import load_tower_weights
@@ -93,6 +105,8 @@ def _stream_initialise(model: keras.Model, config: ExperimentConfig) -> list[str
     if info.get("kind", "stream") != "stream" or info.get("stream") != config.data.stream:
         raise ValueError(f"model.init_run={config.model.init_run}: that run is a {info.get('kind', 'stream')} "
                          f"model of {info.get('stream')}, not a {config.data.stream} stream")
+    if config.data.stream == "temporal":
+        _check_flow_scale("model.init_run", config.model.init_run, config)
     return load_tower_weights(model, source, source_name=config.model.init_run)
 
 
@@ -150,6 +164,8 @@ def _fusion_initialise(model: keras.Model, config: ExperimentConfig) -> list[str
             if info.get("stream") != stream:
                 raise ValueError(f"fusion.{stream}_run={run_dir}: that run trained a {info.get('stream')} "
                                  f"stream, not a {stream} one")
+            if stream == "temporal":
+                _check_flow_scale("fusion.temporal_run", run_dir, config)
             loaded += [f"{stream}:{name}" for name in load_stream_weights(model, stream_model, stream)]
     return loaded
 

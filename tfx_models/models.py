@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from tfx_models.config import ExperimentConfig
+from tfx_models.config import FLOW_SCALE, ExperimentConfig
 from tfx_models.towers import build_tower
 
 
@@ -25,7 +25,7 @@ def head_names(tasks: list[str]) -> list[str]:
 
 def build_model(*, stream: str, num_classes: dict[str, int], architecture: str = "cnn_m_2048",
                 crop_size: int = 224, length: int = 10, width: float = 1.0, dropout: float = 0.5,
-                weights: str | None = None, train_tower: bool = True, flow_scale: float = 0.2,
+                weights: str | None = None, train_tower: bool = True, flow_scale: float = FLOW_SCALE,
                 init: str = "glorot_uniform", name: str | None = None) -> keras.Model:
     """A tower plus one softmax head per task (num_classes: task name -> classes, in task order)."""
     if not num_classes:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfx_models.config import FLOW_SCALE
 from tfx_models.layers import PACKAGE, InputScaling
 from tfx_models.towers import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB
 
@@ -93,7 +94,7 @@ def input_scaling(stream: str, flow_scale: float) -> InputScaling:
     return InputScaling(offset=IMAGENET_MEAN_RGB, scale=[1.0 / s for s in IMAGENET_STD_RGB], name="input_scaling")
 
 
-def build_s3d_g(input_shape, *, stream: str, width: float = 1.0, dropout: float = 0.5, flow_scale: float = 0.2,
+def build_s3d_g(input_shape, *, stream: str, width: float = 1.0, dropout: float = 0.5, flow_scale: float = FLOW_SCALE,
                 name: str = "tower") -> keras.Model:
     """Raw clip [N,T,H,W,C] -> {"conv1", "conv2", "mixed_3", "mixed_4", "mixed_5", "features"}.
 

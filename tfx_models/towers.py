@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfx_models.config import FLOW_SCALE
 from tfx_models.layers import CeilModePadding, InputScaling, LocalResponseNormalization
 
 IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
@@ -100,7 +101,7 @@ def _application_base(architecture: str, input_shape, weights) -> keras.Model:
 
 
 def build_tower(architecture: str, input_shape, *, stream: str, width: float = 1.0, dropout: float = 0.5,
-                weights: str | None = None, flow_scale: float = 0.2, init: str = "glorot_uniform",
+                weights: str | None = None, flow_scale: float = FLOW_SCALE, init: str = "glorot_uniform",
                 name: str = "tower") -> keras.Model:
     """Raw input [N,H,W,C] -> dict of named maps (see module docstring).
 

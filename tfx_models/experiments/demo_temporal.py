@@ -4,7 +4,7 @@ from tfx_models.config import DataConfig, ExperimentConfig, ModelConfig, TrainCo
 CONFIG = ExperimentConfig(
     name="demo_temporal",
     data=DataConfig(records=("out/demo/records",), stream="temporal", crop_size=96, length=10),
-    model=ModelConfig(width=0.25, dropout=0.5),
+    model=ModelConfig(width=0.25, dropout=0.5, init="he_normal"),
     train=TrainConfig(steps=300, batch_size=32, learning_rate=1e-2, lr_drops=(0.625, 0.875),
                       checkpoint_every=100, log_every=25),
 )

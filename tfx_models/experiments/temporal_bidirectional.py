@@ -8,6 +8,6 @@ CONFIG = ExperimentConfig(
     name="temporal_bidirectional",
     data=DataConfig(records=("out/records/ucf101",), stream="temporal", length=10, stacking="optical_flow",
                     bidirectional=True),
-    model=ModelConfig(dropout=0.9),
+    model=ModelConfig(dropout=0.9, init="he_normal"),
     train=TrainConfig(steps=80_000, learning_rate=1e-2, lr_drops=(0.625, 0.875)),
 )

@@ -5,6 +5,6 @@ from tfx_models.config import DataConfig, ExperimentConfig, ModelConfig, TrainCo
 CONFIG = ExperimentConfig(
     name="temporal_multitask",
     data=DataConfig(records=("out/records/ucf101", "out/records/hmdb51"), stream="temporal", length=10),
-    model=ModelConfig(dropout=0.9),
+    model=ModelConfig(dropout=0.9, init="he_normal"),
     train=TrainConfig(steps=80_000, learning_rate=1e-2, lr_drops=(0.625, 0.875)),
 )
