@@ -26,12 +26,12 @@ DISTILL_LOSSES = ("mse", "kl")
 STACKINGS = ("optical_flow", "trajectory")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 INITS = ("glorot_uniform", "he_normal")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 # Flow (pixels, mean-subtracted) times this is what a temporal tower sees. Keras's
 # initialisers assume inputs of about unit variance; on the demo's records the flow input's
 # standard deviation is 0.12 at the former 0.2 and 0.60 at 1.0 (benchmarks.activation_scale).
 FLOW_SCALE = 1.0
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
 @dataclass

@@ -53,28 +53,28 @@ def _cnn_m_2048(x, *, stream: str, width: float, dropout: float, init: str) -> d
     The temporal net has no LRN after conv2 (Sect. 6).
     """
     ends = {}
-    init = {"kernel_initializer": init}
+    kernels = {"kernel_initializer": init}
     x = ends["conv1"] = keras.layers.Conv2D(_scaled(96, width), 7, strides=2, activation="relu",
-                                            name="conv1", **init)(x)
+                                            name="conv1", **kernels)(x)
     x = LocalResponseNormalization(name="norm1")(x)
     x = CeilModePadding(name="pool1_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool1")(x)
     x = keras.layers.ZeroPadding2D(1, name="conv2_pad")(x)
     x = ends["conv2"] = keras.layers.Conv2D(_scaled(256, width), 5, strides=2, activation="relu",
-                                            name="conv2", **init)(x)
+                                            name="conv2", **kernels)(x)
     if stream == "spatial":
         x = LocalResponseNormalization(name="norm2")(x)
     x = CeilModePadding(name="pool2_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool2")(x)
     for i in (3, 4, 5):
         x = ends[f"conv{i}"] = keras.layers.Conv2D(_scaled(512, width), 3, padding="same",
-                                                   activation="relu", name=f"conv{i}", **init)(x)
+                                                   activation="relu", name=f"conv{i}", **kernels)(x)
     x = CeilModePadding(name="pool5_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool5")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = ends["fc6"] = keras.layers.Dense(_scaled(4096, width), activation="relu", name="fc6", **init)(x)
+    x = ends["fc6"] = keras.layers.Dense(_scaled(4096, width), activation="relu", name="fc6", **kernels)(x)
     x = keras.layers.Dropout(dropout, name="drop6")(x)
-    x = ends["fc7"] = keras.layers.Dense(_scaled(2048, width), activation="relu", name="fc7", **init)(x)
+    x = ends["fc7"] = keras.layers.Dense(_scaled(2048, width), activation="relu", name="fc7", **kernels)(x)
     ends["features"] = keras.layers.Dropout(dropout, name="drop7")(x)
     return ends
 
