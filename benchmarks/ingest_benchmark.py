@@ -4,7 +4,9 @@
     python -m benchmarks.ingest_benchmark --data out/synth --out out/bench/ingest.json
 
 Measures, single process unless said otherwise:
-  decode      frames/s of read_video + resize alone: the ceiling for the job;
+  decode      frames/s of read_video + resize alone;
+  decode_flow frames/s of decode + resize + the job's flow, streaming as the job does: the
+              work the job cannot avoid, so the ceiling its throughput is held to;
   flow        pairs/s of each algorithm at --size (TV-L1 on --tvl1_pairs pairs only);
   epe         end-point error of each algorithm against the renderer's exact flow
               (valid pixels only), at the clips' native size;
@@ -15,8 +17,8 @@ Measures, single process unless said otherwise:
   processes   the control for that: the job's per-video work in 1 and 2 plain
               processes without Beam, i.e. the scaling the machine itself allows.
 Load averages are recorded: on a shared machine the numbers move with them.
-Targets (reported, not asserted): job with DIS >= 50% of decode throughput per
-worker; 1 -> 2 workers >= 85% scaling efficiency.
+Targets (reported, not asserted): the job with 1 worker >= 85% of decode_flow; its
+1 -> 2 worker scaling within 10 points of the control's.
 """
 from __future__ import annotations
 
@@ -35,9 +37,9 @@ from beam_pipelines.datasets import load_class_names, load_entries
 from beam_pipelines.ingest import run_ingest
 from beam_pipelines.ingest_transforms import IngestConfig, ingest_video
 from beam_pipelines.options import pipeline_options, quiet_beam_logs
-from media.flow import ALGORITHMS, FlowEstimator, end_point_error
+from media.flow import ALGORITHMS, FlowEstimator, end_point_error, to_gray
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY, encode_jpeg, quantize_flow, stored_flow
-from media.video import read_video, resize_short_side
+from media.video import VideoReader, read_video, resize_short_side
 
 DATASET = "ucf101"
 
@@ -53,6 +55,29 @@ def measure_decode(paths: list[str], size: int, repeats: int = 3) -> dict:
     one_pass()
     frames, elapsed = min((one_pass() for _ in range(repeats)), key=lambda run: run[1])
     return {"videos": len(paths), "frames": frames, "seconds": elapsed, "frames_per_s": frames / elapsed}
+
+
+def measure_decode_flow(paths: list[str], size: int, algorithm: str, repeats: int = 3) -> dict:
+    """Decode + resize + flow alone over the job's videos, streaming as the job does
+    (VideoReader, to_gray, a fresh DIS per pair): the work the job cannot avoid."""
+    estimator = FlowEstimator(algorithm)
+
+    def one_pass():
+        start, frames = time.perf_counter(), 0
+        for path in paths:
+            previous = None
+            with VideoReader(path, size=size) as reader:
+                for frame in reader:
+                    gray = to_gray(frame)
+                    if previous is not None:
+                        estimator(previous, gray)
+                    previous, frames = gray, frames + 1
+        return frames, time.perf_counter() - start
+
+    one_pass()
+    frames, elapsed = min((one_pass() for _ in range(repeats)), key=lambda run: run[1])
+    return {"videos": len(paths), "flow": algorithm, "frames": frames, "seconds": elapsed,
+            "frames_per_s": frames / elapsed}
 
 
 def measure_flow(clips: list[np.ndarray], algorithm: str, max_pairs: int) -> dict:
@@ -164,11 +189,13 @@ def markdown(results: dict) -> str:
         lines.append(f"| job {results['job_flow']}, {workers} worker(s) | {run['steady_frames_per_s']:.0f} frames/s "
                      f"steady; {run['frames_per_s']:.0f} frames/s raw ({run['frames']} frames in "
                      f"{run['elapsed_s']:.1f} s, {run['startup_s']:.1f} s start-up) |")
+    ceiling = results["decode_flow"]
+    lines.append(f"| decode + resize + {ceiling['flow']} (1 process) | {ceiling['frames_per_s']:.0f} frames/s |")
     if "1" in job:
-        lines.append(f"| job 1 worker / decode ceiling (target >= 50%) | {results['job_vs_decode']:.0%} |")
+        lines.append(f"| job 1 worker / decode + flow (target >= 85%) | {results['job_vs_decode_flow']:.0%} |")
     if "1" in job and "2" in job:
-        lines.append(f"| scaling 1 -> 2 workers (target >= 85%) | {results['scaling_efficiency']:.0%} steady, "
-                     f"{results['scaling_efficiency_raw']:.0%} raw |")
+        lines.append(f"| scaling 1 -> 2 workers (target: within 10 points of the control) | "
+                     f"{results['scaling_efficiency']:.0%} steady, {results['scaling_efficiency_raw']:.0%} raw |")
     if "processes" in results:
         control = results["processes"]
         lines.append(f"| control, no Beam: ingest_video in 1 and 2 processes | {control['frames_per_s']['1']:.0f} "
@@ -200,7 +227,9 @@ def main(argv=None) -> dict:
     paths = [e.path for e in entries]
     results = {"data": args.data, "size": args.size, "videos": len(paths), "jpeg_quality": DEFAULT_JPEG_QUALITY,
                "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg(),
-               "decode": measure_decode(paths, args.size)}
+               "decode": measure_decode(paths, args.size),
+               "decode_flow": measure_decode_flow([e.path for e in load_entries(DATASET, split=1, root=root)
+                                                   [:args.job_videos]], args.size, args.job_flow, repeats=2)}
     clips = [resize_short_side(read_video(p).frames, args.size) for p in paths]
     results["flow"] = {name: measure_flow(clips, name, args.tvl1_pairs if name == "tvl1" else args.pairs)
                        for name in ALGORITHMS}
@@ -213,7 +242,8 @@ def main(argv=None) -> dict:
     results["job"] = {w: measure_job(root, int(w), args.size, args.job_flow, args.job_videos, args.repeats)
                       for w in args.workers.split(",")}
     if "1" in results["job"]:
-        results["job_vs_decode"] = results["job"]["1"]["steady_frames_per_s"] / results["decode"]["frames_per_s"]
+        results["job_vs_decode_flow"] = (results["job"]["1"]["steady_frames_per_s"]
+                                         / results["decode_flow"]["frames_per_s"])
     if "1" in results["job"] and "2" in results["job"]:
         results["scaling_efficiency"] = (results["job"]["2"]["steady_frames_per_s"]
                                          / (2 * results["job"]["1"]["steady_frames_per_s"]))

@@ -143,7 +143,8 @@ def test_video_test_batch_is_25_frames_by_10_crops_in_frame_major_order():
 
 @pytest.mark.parametrize("method", ["optical_flow", "trajectory"])
 @pytest.mark.parametrize("mean_subtraction", [False, True])
-def test_tf_stacking_equals_numpy(method, mean_subtraction):
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_tf_stacking_equals_numpy(method, mean_subtraction, jit_compile):
     rng = np.random.default_rng(1)
     forward = rng.normal(0, 2.5, (6, 9, 11, 2)).astype(np.float32)
     backward = rng.normal(0, 2.5, (6, 9, 11, 2)).astype(np.float32)
@@ -155,7 +156,8 @@ def test_tf_stacking_equals_numpy(method, mean_subtraction):
         assert t_fwd.numpy().tolist() == fwd.tolist() and t_bwd.numpy().tolist() == bwd.tolist()
         got = stacking_tf.flow_volume(tf.gather(forward, t_fwd),
                                       tf.gather(backward, t_bwd) if bidirectional else None,
-                                      stacking=method, mean_subtraction=mean_subtraction)
+                                      stacking=method, mean_subtraction=mean_subtraction,
+                                      jit_compile=jit_compile)
         np.testing.assert_allclose(got.numpy(), expected, atol=1e-4)
 
 

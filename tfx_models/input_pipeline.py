@@ -103,7 +103,7 @@ def _flow_volume_at(record, start, *, length: int, stacking: str, bidirectional:
         backward_fields = decode_flow_tf(tf.gather(record["flow_back_x"], backward),
                                          tf.gather(record["flow_back_y"], backward), bound)
     volume = stacking_tf.flow_volume(forward_fields, backward_fields, stacking=stacking,
-                                     mean_subtraction=mean_subtraction)
+                                     mean_subtraction=mean_subtraction, jit_compile=True)
     return tf.ensure_shape(volume, [None, None, 2 * length])
 
 
