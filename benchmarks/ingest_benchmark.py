@@ -11,6 +11,8 @@ Measures, single process unless said otherwise:
   epe         end-point error of each algorithm against the renderer's exact flow
               (valid pixels only), at the clips' native size;
   storage     bytes of JPEG-quantised flow vs float32 and the mean reconstruction error;
+  output      ms per frame of quantising, JPEG-encoding and writing the record alone: what the
+              job adds to decode_flow however it is organised;
   job         frames/s of the whole Beam job with 1 and 2 worker processes (raw, and
               steady-state with the start-up cost differenced out), and the
               scaling efficiency fps2 / (2 * fps1);
@@ -39,6 +41,7 @@ from beam_pipelines.ingest_transforms import IngestConfig, ingest_video
 from beam_pipelines.options import pipeline_options, quiet_beam_logs
 from media.flow import ALGORITHMS, FlowEstimator, end_point_error, to_gray
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY, encode_jpeg, quantize_flow, stored_flow
+from media.records import RecordBuilder
 from media.video import VideoReader, read_video, resize_short_side
 
 DATASET = "ucf101"
@@ -78,6 +81,30 @@ def measure_decode_flow(paths: list[str], size: int, algorithm: str, repeats: in
     frames, elapsed = min((one_pass() for _ in range(repeats)), key=lambda run: run[1])
     return {"videos": len(paths), "flow": algorithm, "frames": frames, "seconds": elapsed,
             "frames_per_s": frames / elapsed}
+
+
+def measure_record_output(clips: list[np.ndarray], algorithm: str, repeats: int = 3) -> dict:
+    """What the job must add to decode + flow: quantising the fields, JPEG-encoding each frame
+    (RGB) and field (x and y planes) and writing the record's bytes, timed alone on decoded
+    frames and computed flow. A floor under the job's per-frame cost beyond its ceiling."""
+    estimator = FlowEstimator(algorithm)
+    videos = [(clip, [estimator(clip[t], clip[t + 1]) for t in range(len(clip) - 1)]) for clip in clips]
+
+    def one_pass():
+        start = time.perf_counter()
+        for clip, flows in videos:
+            builder = RecordBuilder(DEFAULT_BOUND, DEFAULT_JPEG_QUALITY)
+            for t, frame in enumerate(clip):
+                builder.add_frame(frame)
+                if t:
+                    builder.add_flow(flows[t - 1])
+            builder.serialize(id="v", path="v", dataset=DATASET, label=0, label_name="c", group="g", view=0,
+                              fps=25.0, flow_algorithm=algorithm)
+        return time.perf_counter() - start
+
+    frames = sum(len(clip) for clip in clips)
+    elapsed = min(one_pass() for _ in range(repeats))
+    return {"frames": frames, "ms_per_frame": 1000 * elapsed / frames}
 
 
 def measure_flow(clips: list[np.ndarray], algorithm: str, max_pairs: int) -> dict:
@@ -189,8 +216,11 @@ def markdown(results: dict) -> str:
         lines.append(f"| job {results['job_flow']}, {workers} worker(s) | {run['steady_frames_per_s']:.0f} frames/s "
                      f"steady; {run['frames_per_s']:.0f} frames/s raw ({run['frames']} frames in "
                      f"{run['elapsed_s']:.1f} s, {run['startup_s']:.1f} s start-up) |")
-    ceiling = results["decode_flow"]
+    ceiling, output = results["decode_flow"], results["output"]
     lines.append(f"| decode + resize + {ceiling['flow']} (1 process) | {ceiling['frames_per_s']:.0f} frames/s |")
+    bound = 1 / (1 / ceiling["frames_per_s"] + output["ms_per_frame"] / 1000)
+    lines.append(f"| quantise + JPEG + record bytes alone | {output['ms_per_frame']:.3f} ms/frame: with "
+                 f"decode + flow, at most {bound:.0f} frames/s ({bound / ceiling['frames_per_s']:.0%}) |")
     if "1" in job:
         lines.append(f"| job 1 worker / decode + flow (target >= 85%) | {results['job_vs_decode_flow']:.0%} |")
     if "1" in job and "2" in job:
@@ -237,6 +267,7 @@ def main(argv=None) -> dict:
     results["epe"] = {name: measure_epe(native, name, args.tvl1_pairs if name == "tvl1" else args.pairs)
                       for name in ALGORITHMS}
     sample = np.stack([FlowEstimator(args.job_flow)(c[t], c[t + 1]) for c in clips[:2] for t in range(len(c) - 1)])
+    results["output"] = measure_record_output(clips, args.job_flow)
     results["storage"] = measure_storage(sample, DEFAULT_BOUND, DEFAULT_JPEG_QUALITY)
     results["job_flow"] = args.job_flow
     results["job"] = {w: measure_job(root, int(w), args.size, args.job_flow, args.job_videos, args.repeats)
