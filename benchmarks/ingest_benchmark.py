@@ -264,6 +264,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", default="1,2", help="worker counts for the job runs")
     parser.add_argument("--repeats", type=int, default=2, help="runs per job measurement; the fastest counts")
     args = parser.parse_args(argv)
+    if args.job_passes < 1:
+        parser.error(f"--job_passes must be >= 1, got {args.job_passes}")
     cv2.setNumThreads(1)  # per-core numbers, as each Beam worker runs them
     quiet_beam_logs()
     root = f"{args.data.rstrip('/')}/{DATASET}"
