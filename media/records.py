@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import tensorflow as tf
 
@@ -120,9 +121,9 @@ class RecordBuilder:
     def _add_field(self, keys: tuple[str, str], flow: np.ndarray) -> None:
         if flow.shape != (*self.shape, 2):
             raise ValueError(f"flow field of shape {flow.shape} does not match frames {self.shape}")
-        q = quantize_flow(flow, self.flow_bound)
-        self._append(keys[0], np.ascontiguousarray(q[..., 0]))
-        self._append(keys[1], np.ascontiguousarray(q[..., 1]))
+        x, y = cv2.split(quantize_flow(flow, self.flow_bound))
+        self._append(keys[0], x)
+        self._append(keys[1], y)
 
     def add_flow(self, forward: np.ndarray, backward: np.ndarray | None = None) -> None:
         """Fields between the last two frames added: t -> t+1 and, if given, t+1 -> t."""

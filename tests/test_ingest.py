@@ -245,6 +245,16 @@ def test_tf_data_parses_written_shards_like_the_python_reader(ingested):
         assert len(tf_record["flow_back_x"]) == 5
 
 
+def test_quantisation_saturates_beyond_the_bound_and_rounds_half_to_even():
+    # bound 127.5 makes the map x -> x + 127.5, so every expected byte is plain arithmetic.
+    values = [-1000.0, -127.5, -127.0, -126.0, 0.0, 0.4, 1.0, 127.0, 127.5, 1000.0]
+    expected = [0, 0, 0, 2, 128, 128, 128, 254, 255, 255]
+    flow = np.array(values * 6, np.float64).reshape(3, 2, 5, 2)  # any leading shape, any float
+    quantised = quantize_flow(flow, 127.5)
+    assert quantised.dtype == np.uint8 and quantised.shape == flow.shape
+    assert quantised.reshape(-1).tolist() == expected * 6
+
+
 def test_quantised_flow_round_trip_stays_within_bound_over_255_plus_jpeg_loss():
     bound = 20.0
     y, x = np.mgrid[0:48, 0:64].astype(np.float32)
