@@ -34,16 +34,33 @@ from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 FORMATS = ("ucf101", "hmdb51", "csv")
 
 
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", required=True, choices=FORMATS, help="layout of the input")
+    parser.add_argument("--root", help="dataset folder as the official archive unpacks")
+    parser.add_argument("--manifest", help="CSV manifest (for --format csv)")
+    parser.add_argument("--split", type=int, default=1, choices=(1, 2, 3), help="official train/test split")
+
+
+def load_split(parser: argparse.ArgumentParser, args) -> tuple[list[VideoEntry], list[str]]:
+    """The split's entries and the class names, or exit naming the index file and line."""
+    if not (args.root or args.manifest):
+        parser.error("give --root DIR or --manifest FILE")
+    from beam_pipelines.datasets import load_class_names, load_entries
+
+    try:
+        return (load_entries(args.format, split=args.split, root=args.root, manifest=args.manifest),
+                load_class_names(args.format, root=args.root, manifest=args.manifest))
+    except ValueError as err:  # DatasetError names the index file and line
+        parser.exit(2, f"{parser.prog}: {err}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m beam_pipelines.ingest", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Any other flag is a Beam pipeline option, e.g. --direct_num_workers=2 or "
                "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp.")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="layout of the input")
-    parser.add_argument("--root", help="dataset folder as the official archive unpacks")
-    parser.add_argument("--manifest", help="CSV manifest (for --format csv)")
-    parser.add_argument("--split", type=int, default=1, choices=(1, 2, 3), help="official train/test split")
+    add_dataset_arguments(parser)
     parser.add_argument("--output", required=True, help="output folder (local or gs://)")
     parser.add_argument("--flow", default="dis", choices=ALGORITHMS + tuple(ALIASES),
                         help="optical flow algorithm (dis = dis_fast)")
@@ -64,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _absolute(path: str) -> str:
+def absolute(path: str) -> str:
     """Local paths become absolute so worker processes agree on them; URLs pass through."""
     return path if "://" in path else os.path.abspath(path)
 
@@ -72,7 +89,7 @@ def _absolute(path: str) -> str:
 def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, options,
                *, dataset: str, data_format: str, split: int, classes: list[str]) -> dict:
     """Run the pipeline over `entries`; returns the summary (also in summary.json)."""
-    output = _absolute(output).rstrip("/")
+    output = absolute(output).rstrip("/")
     tf.io.gfile.makedirs(output)
     unique, duplicates = split_duplicate_ids(entries)
     info = dataset_info(config, dataset, data_format, split, classes)
@@ -85,7 +102,11 @@ def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, opt
                     | "AllFailures" >> beam.Flatten())
         _ = ((processed.records, failures)
              | "Write" >> WriteIngestOutputs(output, config, len(entries), info, uuid.uuid4().hex))
-    elapsed = time.monotonic() - start
+    return add_run_facts(output, time.monotonic() - start, options)
+
+
+def add_run_facts(output: str, elapsed: float, options, **extra) -> dict:
+    """summary.json as the job's finaliser wrote it, plus how the run went; returns it."""
     summary_path = f"{output}/{SUMMARY_FILE}"
     with tf.io.gfile.GFile(summary_path) as f:
         summary = json.load(f)
@@ -94,6 +115,7 @@ def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, opt
         "elapsed_s": round(elapsed, 3),
         "frames_per_s": round(summary["frames"] / elapsed, 2) if elapsed > 0 else None,
         "runner": runner,
+        **extra,
     })
     if runner == LOCAL_RUNNER:
         direct = options.view_as(DirectOptions)
@@ -104,7 +126,7 @@ def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, opt
     return summary
 
 
-def _dataset_name(entries: list[VideoEntry], data_format: str) -> str:
+def dataset_name(entries: list[VideoEntry], data_format: str) -> str:
     names = {entry.dataset for entry in entries if entry.dataset}
     return names.pop() if len(names) == 1 else data_format
 
@@ -112,8 +134,6 @@ def _dataset_name(entries: list[VideoEntry], data_format: str) -> str:
 def run(argv=None) -> dict:
     parser = build_parser()
     args, beam_argv = parser.parse_known_args(argv)
-    if not (args.root or args.manifest):
-        parser.error("give --root DIR or --manifest FILE")
     if args.limit < 0:
         parser.error(f"--limit must be >= 0, got {args.limit}")
     try:
@@ -124,17 +144,11 @@ def run(argv=None) -> dict:
                               reject_partial=args.reject_partial)
     except ValueError as err:
         parser.error(str(err))
-    from beam_pipelines.datasets import load_class_names, load_entries
-
-    try:
-        entries = load_entries(args.format, split=args.split, root=args.root, manifest=args.manifest)
-        classes = load_class_names(args.format, root=args.root, manifest=args.manifest)
-    except ValueError as err:  # DatasetError names the index file and line
-        parser.exit(2, f"ingest: {err}\n")
+    entries, classes = load_split(parser, args)
     if args.limit:
         entries = entries[:args.limit]
     summary = run_ingest(entries, args.output, config, pipeline_options(beam_argv),
-                         dataset=_dataset_name(entries, args.format), data_format=args.format,
+                         dataset=dataset_name(entries, args.format), data_format=args.format,
                          split=args.split, classes=classes)
     print(json.dumps(summary, indent=2, sort_keys=True))
     return summary

@@ -88,6 +88,13 @@ def dead_letter(entry: VideoEntry, stage: str, reason: str) -> dict:
     return {"path": entry.path, "id": entry.id, "stage": stage, "reason": reason}
 
 
+def subset_failure(entry: VideoEntry) -> dict | None:
+    """The dead letter of an entry in neither subset, or None."""
+    if entry.subset in SUBSETS:
+        return None
+    return dead_letter(entry, "validate", f"subset {entry.subset!r} is not one of {SUBSETS}")
+
+
 @contextlib.contextmanager
 def local_file(path: str):
     """A local path for `path`; remote files (gs://...) are copied to a temp file.
@@ -274,9 +281,9 @@ def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: l
         _remove_stale(output, f"{subset}-?????-of-?????.tfrecord", final)
     dead_path = f"{output}/{DEAD_LETTER_FILE}"
     _remove_stale(output, "dead_letter-*.jsonl", {dead_path})
-    with tf.io.gfile.GFile(dead_path, "w") as f:
-        for item in sorted(failures, key=lambda d: (d["path"], d["stage"], d["reason"])):
-            f.write(json.dumps(item, sort_keys=True) + "\n")
+    with tf.io.gfile.GFile(dead_path, "w") as f:  # one write, even of nothing: GFile creates files on write
+        f.write("".join(json.dumps(item, sort_keys=True) + "\n"
+                        for item in sorted(failures, key=lambda d: (d["path"], d["stage"], d["reason"]))))
     if tf.io.gfile.exists(temp_dir):
         tf.io.gfile.rmtree(temp_dir)
     counts = {subset: sum(s["records"] for s in shards if s["subset"] == subset) for subset in SUBSETS}
@@ -320,6 +327,16 @@ def dataset_info(config: IngestConfig, dataset: str, data_format: str, split: in
     }
 
 
+def config_from_info(info: dict) -> IngestConfig:
+    """The IngestConfig that wrote records described by `info` (dataset_info's inverse)."""
+    flow = info["flow"]
+    return IngestConfig(flow=flow["algorithm"], bidirectional=flow["bidirectional"], size=info["size"],
+                        stride=info["stride"], max_frames=info["max_frames"], flow_bound=flow["bound"],
+                        jpeg_quality=flow["jpeg_quality"], num_shards=info["num_shards"],
+                        # Records from before the cap and the flag had neither.
+                        max_seconds=info.get("max_seconds", 0.0), reject_partial=info.get("reject_partial", False))
+
+
 # Beam wiring ----------------------------------------------------------------
 
 class ProcessVideoDoFn(beam.DoFn):
@@ -337,9 +354,9 @@ class ProcessVideoDoFn(beam.DoFn):
         self._estimator = FlowEstimator(self._config.flow)
 
     def process(self, entry: VideoEntry):
-        if entry.subset not in SUBSETS:
-            yield beam.pvalue.TaggedOutput(
-                FAILED, dead_letter(entry, "validate", f"subset {entry.subset!r} is not one of {SUBSETS}"))
+        failure = subset_failure(entry)
+        if failure:
+            yield beam.pvalue.TaggedOutput(FAILED, failure)
             return
         try:
             video = ingest_video(entry, self._config, self._estimator)

@@ -196,6 +196,16 @@ def _decode_flow(xs, ys, bound):
     return dequantize_flow(np.stack([x, y], axis=-1), bound)
 
 
+def record_context(serialized: bytes) -> dict:
+    """A record's id, num_frames and partial_reason, without decoding its images."""
+    ctx = tf.train.SequenceExample.FromString(serialized).context.feature
+    if "id" not in ctx or "num_frames" not in ctx:
+        raise ValueError("record lacks context fields id and num_frames")
+    return {"id": ctx["id"].bytes_list.value[0].decode(), "num_frames": int(ctx["num_frames"].int64_list.value[0]),
+            "partial_reason": (ctx["partial_reason"].bytes_list.value[0].decode() if "partial_reason" in ctx
+                               else CONTEXT_OPTIONAL["partial_reason"])}
+
+
 def decode_record(serialized: bytes) -> VideoRecord:
     """Parse a serialized record back into frames and displacements (NumPy)."""
     example = tf.train.SequenceExample.FromString(serialized)

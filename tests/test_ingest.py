@@ -276,6 +276,13 @@ def test_quantised_flow_round_trip_stays_within_bound_over_255_plus_jpeg_loss():
     assert record.flow.min() >= -bound and record.flow.max() <= bound
 
 
+def test_a_job_without_failures_still_publishes_its_empty_dead_letter_file(dataset, tmp_path):
+    summary = ingest(dataset["good"][:2], tmp_path)
+    assert summary["dead_lettered"] == 0
+    with open(summary["dead_letter_file"]) as f:
+        assert f.read() == ""
+
+
 def test_rerun_with_fewer_shards_removes_the_stale_ones(dataset, tmp_path):
     good = dataset["good"][:2]
     ingest(good, tmp_path, IngestConfig(size=32, num_shards=3))
