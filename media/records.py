@@ -258,15 +258,52 @@ def parse_record_tf(serialized: tf.Tensor) -> dict:
 JPEG_DCT_METHOD = "INTEGER_ACCURATE"
 
 
+def _decode_jpeg_tf(jpeg: tf.Tensor, channels: int) -> tf.Tensor:
+    return tf.io.decode_jpeg(jpeg, channels=channels, dct_method=JPEG_DCT_METHOD)
+
+
 def decode_rgb_tf(jpeg: tf.Tensor) -> tf.Tensor:
     """One RGB JPEG string -> float32 [H,W,3] pixels, exactly as OpenCV decodes it."""
-    return tf.cast(tf.io.decode_jpeg(jpeg, channels=3, dct_method=JPEG_DCT_METHOD), tf.float32)
+    return tf.cast(_decode_jpeg_tf(jpeg, 3), tf.float32)
+
+
+def _decode_planes_tf(jpegs: tf.Tensor) -> tf.Tensor:
+    """[N] single-channel JPEG strings -> uint8 [N,H,W]."""
+    return tf.map_fn(lambda b: _decode_jpeg_tf(b, 1)[..., 0], jpegs, fn_output_signature=tf.uint8)
+
+
+def _dequantize_flow_tf(x: tf.Tensor, y: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
+    q = tf.cast(tf.stack([x, y], axis=-1), tf.float32)
+    return q * (2.0 * bound / 255.0) - bound
 
 
 def decode_flow_tf(jpeg_x: tf.Tensor, jpeg_y: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
     """[N] JPEG strings for x and y -> float32 displacements [N,H,W,2]."""
-    decode = lambda b: tf.io.decode_jpeg(b, channels=1, dct_method=JPEG_DCT_METHOD)[..., 0]  # noqa: E731
-    x = tf.map_fn(decode, jpeg_x, fn_output_signature=tf.uint8)
-    y = tf.map_fn(decode, jpeg_y, fn_output_signature=tf.uint8)
-    q = tf.cast(tf.stack([x, y], axis=-1), tf.float32)
-    return q * (2.0 * bound / 255.0) - bound
+    return _dequantize_flow_tf(_decode_planes_tf(jpeg_x), _decode_planes_tf(jpeg_y), bound)
+
+
+def predecode_frames_tf(record: dict, keys: tuple[str, ...]) -> dict:
+    """A parsed record with the frame lists `keys` decoded to uint8, so a training set that
+    fits in memory is decoded once and cached instead of once per sample. rgb_frame_tf and
+    flow_fields_tf read either form."""
+    out = dict(record)
+    for key in keys:
+        out[key] = (tf.map_fn(lambda b: _decode_jpeg_tf(b, 3), record[key], fn_output_signature=tf.uint8)
+                    if key == "rgb" else _decode_planes_tf(record[key]))
+    return out
+
+
+def rgb_frame_tf(frames: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """Frame `index` of a record's rgb list (JPEG strings or predecoded) -> float32 [H,W,3]."""
+    if frames.dtype == tf.string:
+        return decode_rgb_tf(frames[index])
+    return tf.cast(frames[index], tf.float32)
+
+
+def flow_fields_tf(xs: tf.Tensor, ys: tf.Tensor, indices: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
+    """Fields `indices` of a record's x/y flow lists (JPEG strings or predecoded) -> float32
+    displacements [N,H,W,2]."""
+    x, y = tf.gather(xs, indices), tf.gather(ys, indices)
+    if xs.dtype == tf.string:
+        return decode_flow_tf(x, y, bound)
+    return _dequantize_flow_tf(x, y, bound)

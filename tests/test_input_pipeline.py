@@ -69,8 +69,10 @@ def take(dataset, batches):
             {k: np.concatenate([t[k] for t in targets]) for k in targets[0]})
 
 
-def test_batches_are_class_balanced_despite_imbalanced_records(imbalanced):
-    dataset = train_dataset([(imbalanced, 0)], "spatial", batch_size=32, crop_size=16, seed=3)
+@pytest.mark.parametrize("cache_decoded", [False, True])
+def test_batches_are_class_balanced_despite_imbalanced_records(imbalanced, cache_decoded):
+    dataset = train_dataset([(imbalanced, 0)], "spatial", batch_size=32, crop_size=16, seed=3,
+                            cache_decoded=cache_decoded)
     features, targets = take(dataset, 30)
     assert features["rgb"].shape == (960, 16, 16, 3) and features["rgb"].dtype == np.float32
     assert targets["label"].dtype == np.int32 and set(targets["task"]) == {0}
@@ -92,15 +94,17 @@ def test_multitask_sources_carry_their_task_index(tmp_path, imbalanced):
     assert set(targets["label"][task == 0]) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("method,bidirectional,frames", [
-    ("optical_flow", False, 5), ("trajectory", False, 5), ("optical_flow", True, 5),
-    ("trajectory", True, 5), ("optical_flow", False, 3), ("trajectory", True, 2)])
-def test_tf_temporal_samples_equal_the_numpy_stacking(tmp_path, method, bidirectional, frames):
+@pytest.mark.parametrize("method,bidirectional,frames,cache_decoded", [
+    ("optical_flow", False, 5, False), ("trajectory", False, 5, False), ("optical_flow", True, 5, False),
+    ("trajectory", True, 5, False), ("optical_flow", False, 3, False), ("trajectory", True, 2, False),
+    ("optical_flow", True, 5, True), ("trajectory", False, 5, True)])
+def test_tf_temporal_samples_equal_the_numpy_stacking(tmp_path, method, bidirectional, frames, cache_decoded):
     # One video, L >= T-1 and crop = frame: the sample is deterministic (no start, crop or flip
     # choice); with fewer than L+1 frames both sides repeat the edge fields.
     record_dir = write_record_dir(tmp_path, [1], frames=frames, height=20, width=20, shards=1)
     dataset = train_dataset([(record_dir, 0)], "temporal", batch_size=1, crop_size=20, length=4,
-                            stacking=method, bidirectional=bidirectional, flip=False, seed=0)
+                            stacking=method, bidirectional=bidirectional, flip=False, seed=0,
+                            cache_decoded=cache_decoded)
     features, _ = take(dataset, 1)
     record = decode_record(next(iter_records(record_dir, "train")))
     expected = stacking.video_test_batch(record.frames, record.flow, record.backward_flow,
@@ -108,6 +112,25 @@ def test_tf_temporal_samples_equal_the_numpy_stacking(tmp_path, method, bidirect
                                          length=4, stacking=method, bidirectional=bidirectional)
     assert features["flow"].shape == (1, 20, 20, 8)
     np.testing.assert_allclose(features["flow"][0], expected["flow"][0], atol=1e-3)
+
+
+@pytest.mark.parametrize("streams,snippets", [("spatial", 1), ("temporal", 1), (("spatial", "temporal"), 2)])
+def test_predecoded_frames_give_the_samples_jpegs_give(tmp_path, streams, snippets):
+    # One video, so both pipelines draw the same (seed, record) pairs: random times, crops,
+    # flips and colour jitter must come out the same from cached uint8 frames as from JPEGs.
+    record_dir = write_record_dir(tmp_path, [1], frames=8, height=20, width=24, shards=1)
+
+    def batches(cache_decoded):
+        dataset = train_dataset([(record_dir, 0)], streams, batch_size=4, crop_size=16, length=3,
+                                snippets=snippets, snippet_stride=(1, 2), seed=11,
+                                cache_decoded=cache_decoded)
+        return take(dataset, 3)[0]
+
+    jpegs, cached = batches(False), batches(True)
+    assert set(jpegs) == set(cached)
+    for key in jpegs:
+        assert len(np.unique(jpegs[key].reshape(12, -1), axis=0)) > 1  # samples differ
+        np.testing.assert_array_equal(cached[key], jpegs[key])
 
 
 def test_seeded_pipelines_repeat_and_different_seeds_differ(imbalanced):

@@ -58,6 +58,9 @@ class DataConfig:
     # Table 2's "+ UCF-101 classes": record dirs whose training videos of classes the first task
     # lacks (names compared without case and punctuation) join its training set as extra classes.
     extra_records: tuple[str, ...] = ()
+    # Decode every training video once and hold its frames in memory (uint8) rather than
+    # decoding a sample's JPEGs each time it is drawn: for training sets that fit in RAM.
+    cache_decoded: bool = False
 
 
 @dataclass

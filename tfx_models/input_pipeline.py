@@ -23,7 +23,8 @@ import tensorflow as tf
 
 from media import stacking as np_stacking
 from media.quantize import decode_jpeg, dequantize_flow
-from media.records import check_schema_version, decode_flow_tf, decode_rgb_tf, parse_record_tf
+from media.records import (check_schema_version, flow_fields_tf, parse_record_tf, predecode_frames_tf,
+                           rgb_frame_tf)
 from media.shards import iter_records, list_shards, read_dataset_info
 from tfx_models import augment, stacking_tf
 from tfx_models.folds import fold_of
@@ -71,44 +72,43 @@ def _balanced(records: tf.data.Dataset, num_classes: int, record_dir: str) -> tf
             .map(lambda counts, seed, record: (seed, record)))
 
 
-def augmented_frame(jpeg, seed, *, crop_size: int, flip: bool, color_jitter: bool) -> tf.Tensor:
-    """One RGB JPEG -> a training crop: random crop and flip, maybe colour jitter (every RGB
-    sampler's per-image augmentation)."""
+def augmented_frame(frames, index, seed, *, crop_size: int, flip: bool, color_jitter: bool) -> tf.Tensor:
+    """Frame `index` of an rgb list -> a training crop: random crop and flip, maybe colour
+    jitter (every RGB sampler's per-image augmentation)."""
     seeds = tf.random.experimental.stateless_split(seed, 2)
-    rgb = augment.random_crop_flip(decode_rgb_tf(jpeg), crop_size, is_flow=False, flip=flip, seed=seeds[0])
+    rgb = augment.random_crop_flip(rgb_frame_tf(frames, index), crop_size, is_flow=False, flip=flip,
+                                   seed=seeds[0])
     return augment.color_jitter(rgb, seeds[1]) if color_jitter else rgb
 
 
 def _spatial_sample(seed, record, *, crop_size: int, flip: bool, color_jitter: bool) -> dict:
     seeds = tf.random.experimental.stateless_split(seed, 2)
-    frames = tf.size(record["rgb"])
+    frames = tf.shape(record["rgb"])[0]
     index = tf.random.stateless_uniform([], seeds[0], 0, frames, dtype=tf.int32)
-    return {"rgb": augmented_frame(record["rgb"][index], seeds[1], crop_size=crop_size, flip=flip,
+    return {"rgb": augmented_frame(record["rgb"], index, seeds[1], crop_size=crop_size, flip=flip,
                                    color_jitter=color_jitter)}
 
 
 def _flow_volume_at(record, start, *, length: int, stacking: str, bidirectional: bool,
                     mean_subtraction: bool, record_dir: str) -> tf.Tensor:
     """The full-frame volume [H,W,2L] of the L fields starting at `start`."""
-    fields = tf.size(record["flow_x"])
+    fields = tf.shape(record["flow_x"])[0]
     forward, backward = stacking_tf.field_indices(fields, start, length, bidirectional)
     bound = record["flow_bound"]
-    forward_fields = decode_flow_tf(tf.gather(record["flow_x"], forward),
-                                    tf.gather(record["flow_y"], forward), bound)
+    forward_fields = flow_fields_tf(record["flow_x"], record["flow_y"], forward, bound)
     backward_fields = None
     if bidirectional:
-        tf.debugging.Assert(tf.size(record["flow_back_x"]) == fields,
+        tf.debugging.Assert(tf.shape(record["flow_back_x"])[0] == fields,
                             [f"{record_dir}: record", record["id"],
                              "lacks backward flow needed for bidirectional stacking"])
-        backward_fields = decode_flow_tf(tf.gather(record["flow_back_x"], backward),
-                                         tf.gather(record["flow_back_y"], backward), bound)
+        backward_fields = flow_fields_tf(record["flow_back_x"], record["flow_back_y"], backward, bound)
     volume = stacking_tf.flow_volume(forward_fields, backward_fields, stacking=stacking,
                                      mean_subtraction=mean_subtraction, jit_compile=True)
     return tf.ensure_shape(volume, [None, None, 2 * length])
 
 
 def _assert_has_flow(record, record_dir: str) -> tf.Tensor:
-    fields = tf.size(record["flow_x"])
+    fields = tf.shape(record["flow_x"])[0]
     tf.debugging.Assert(fields > 0, [f"{record_dir}: record", record["id"],
                                      "has no flow fields (needs at least two frames)"])
     return fields
@@ -142,7 +142,7 @@ def _joint_sample(seed, record, *, streams: tuple[str, ...], snippets: int, snip
     images = {"rgb": [], "flow": []}
     for i in range(snippets):
         if "spatial" in streams:
-            images["rgb"].append(stacking_tf.resize_to_cover(decode_rgb_tf(record["rgb"][starts[i]]), crop_size, False))
+            images["rgb"].append(stacking_tf.resize_to_cover(rgb_frame_tf(record["rgb"], starts[i]), crop_size, False))
         if "temporal" in streams:
             volume = _flow_volume_at(record, starts[i], length=length, stacking=stacking,
                                      bidirectional=bidirectional, mean_subtraction=mean_subtraction,
@@ -187,7 +187,8 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
                     color_jitter: bool, snippets: int, snippet_stride: tuple[int, int], seed: int | None,
                     input_context: tf.distribute.InputContext | None,
                     holdout: tuple[int, int] | None = None,
-                    label_map: tuple[int, ...] | None = None) -> tf.data.Dataset:
+                    label_map: tuple[int, ...] | None = None,
+                    cache_decoded: bool = False) -> tf.data.Dataset:
     info = _check_source(record_dir, "temporal" if "temporal" in streams else "spatial", bidirectional)
     num_classes = len(info["classes"])
     files = list_shards(record_dir, "train")
@@ -197,19 +198,30 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
     split_files = pipelines > 1 and len(files) >= pipelines
     if split_files:
         shards = shards.shard(pipelines, input_context.input_pipeline_id)
-    shards = shards.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
+    if not cache_decoded:
+        shards = shards.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
     records = shards.interleave(tf.data.TFRecordDataset,
                                 cycle_length=min(len(files), MAX_PARALLEL_SHARDS),
                                 num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if pipelines > 1 and not split_files:
         records = records.shard(pipelines, input_context.input_pipeline_id)
-    records = records.shuffle(SHUFFLE_RECORDS, seed=seed)
+    if not cache_decoded:
+        records = records.shuffle(SHUFFLE_RECORDS, seed=seed)
     records = records.map(parse_record_tf, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if holdout is not None:
         records = records.filter(functools.partial(_outside_fold, folds=holdout[0], fold=holdout[1]))
     if label_map is not None:
         records = _relabelled(records, label_map, num_classes, record_dir)
         num_classes = max(label_map) + 1
+    if cache_decoded:
+        keys = (("rgb",) if "spatial" in streams else ()) + (
+            ("flow_x", "flow_y") if "temporal" in streams else ()) + (
+            ("flow_back_x", "flow_back_y") if "temporal" in streams and bidirectional else ())
+        records = (records.map(functools.partial(predecode_frames_tf, keys=keys), num_parallel_calls=AUTOTUNE,
+                               deterministic=deterministic)
+                   .cache()
+                   .shuffle(info["counts"]["train"], seed=seed, reshuffle_each_iteration=True)
+                   .repeat())
     element_seeds = tf.data.Dataset.random(seed=seed).batch(2)
     balanced = _balanced(tf.data.Dataset.zip(element_seeds, records), num_classes, record_dir)
     if streams == ("spatial",) and snippets == 1:
@@ -240,6 +252,7 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
                   bidirectional: bool = False, mean_subtraction: bool = True, flip: bool = True,
                   color_jitter: bool = True, snippets: int = 1, snippet_stride: tuple[int, int] = (5, 15),
                   seed: int | None = None, holdout: tuple[int, int] | None = None,
+                  cache_decoded: bool = False,
                   input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
     """Infinite class-balanced batches (features, {"label", "task"}) from one or more tasks.
 
@@ -249,7 +262,9 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
     drawn jointly per sample. Tasks are drawn with equal probability, classes
     uniformly within a task. With `input_context`, each input pipeline reads
     its own shards and yields per-replica batches. holdout=(folds, fold) leaves
-    out the records whose group is in that fold (tfx_models.folds).
+    out the records whose group is in that fold (tfx_models.folds). cache_decoded: decode
+    each training video's frames once and keep them in memory (uint8; the demo's 120 videos
+    take about 290 MB) instead of decoding a sample's JPEGs each time it is drawn.
     """
     streams = (streams,) if isinstance(streams, str) else tuple(streams)
     for stream in streams:
@@ -267,7 +282,8 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
             bidirectional=bidirectional, mean_subtraction=mean_subtraction, flip=flip,
             color_jitter=color_jitter, snippets=snippets, snippet_stride=tuple(snippet_stride),
             seed=None if seed is None else seed + 7919 * position, input_context=input_context,
-            holdout=holdout, label_map=tuple(label_map[0]) if label_map else None))
+            holdout=holdout, label_map=tuple(label_map[0]) if label_map else None,
+            cache_decoded=cache_decoded))
     if len(per_source) == 1:
         samples = per_source[0]
     else:

@@ -183,7 +183,7 @@ def pair_samples(index: PairIndex, *, crop_size: int, ratio: float, labelled_vie
         for side, frame, image_seed in (("a", a, seeds[5]), ("b", b, seeds[6])):
             record = frame_record[frame]
             view = views[record]
-            features[f"rgb_{side}"] = augmented_frame(jpegs[frame], image_seed, crop_size=crop_size, flip=flip,
+            features[f"rgb_{side}"] = augmented_frame(jpegs, frame, image_seed, crop_size=crop_size, flip=flip,
                                                       color_jitter=color_jitter)
             targets.update({f"label_{side}": labels[record],
                             f"label_mask_{side}": tf.cast(tf.reduce_any(tf.equal(labelled, view)), tf.float32),

@@ -25,7 +25,7 @@ from tfx_models.strategy import is_chief, make_strategy, split_cpu, writable_dir
 
 
 # Keys a rerun may change without starting a different experiment.
-RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints"}
+RESUMABLE_CHANGES = {"data.cache_decoded", "train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints"}
 
 
 def learning_rate_schedule(train: config_lib.TrainConfig):
@@ -86,7 +86,8 @@ def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
             crop_size=d.crop_size, length=d.length, stacking=d.stacking, bidirectional=d.bidirectional,
             mean_subtraction=d.mean_subtraction, flip=d.flip, color_jitter=d.color_jitter,
             snippets=d.snippets, snippet_stride=tuple(d.snippet_stride), seed=seed,
-            holdout=(d.folds, d.holdout_fold) if d.folds else None, input_context=input_context)
+            holdout=(d.folds, d.holdout_fold) if d.folds else None, cache_decoded=d.cache_decoded,
+            input_context=input_context)
     return dataset_fn
 
 
