@@ -22,9 +22,11 @@ for flow in $FLOWS; do
     fi
     [ -f "$records/summary.json" ] || $PY -m beam_pipelines.resplit --records "$first" --format ucf101 \
         --root "$SYNTH/ucf101" --split "$split" --output "$records" > /dev/null
+    # An evaluated split is done (delete its eval dir to train further).
+    [ -f "$eval/results.json" ] && continue
     $PY -m tfx_models.train --config tfx_models/experiments/demo_temporal.py --run_dir "$run" \
         --set data.records="$records" --set train.steps="$STEPS" --set train.seed="$split" "${EXTRA[@]}" | tail -1
-    [ -f "$eval/results.json" ] || $PY -m tfx_models.evaluate --temporal "$run" --records "$records" \
+    $PY -m tfx_models.evaluate --temporal "$run" --records "$records" \
         --out "$eval" --num_frames "$NUM_FRAMES" --crops "$CROPS" --no_svm > /dev/null
   done
 done

@@ -2,7 +2,7 @@
 
 Training: an infinite tf.data stream of single-frame RGB crops or 2L-channel
 flow volumes, class-balanced and optionally merged over several tasks. Only the
-JPEGs a sample needs are decoded.
+JPEGs a sample needs are decoded, or (cache_decoded) every training video once.
 
 Class balance without reading the data once per class: records stream through
 once and a record of class c is kept with probability min_k n_k / n_c, where
