@@ -49,7 +49,7 @@ DEFAULT_MAX_SECONDS = 600.0
 class IngestConfig:
     """Everything that decides a record's bytes; stored in dataset_info.json."""
 
-    flow: str = "dis_fast"
+    flow: str = "dis_medium"
     bidirectional: bool = False
     size: int = 256
     stride: int = 1

@@ -40,7 +40,7 @@ from beam_pipelines.ingest_transforms import IngestConfig, ingest_video
 from media.flow import FlowEstimator
 
 cv2.setNumThreads(1)  # as in a Beam worker
-config, estimator = IngestConfig(size=int(sys.argv[3])), FlowEstimator("dis_fast")
+config, estimator = IngestConfig(flow="dis_fast", size=int(sys.argv[3])), FlowEstimator("dis_fast")
 
 def run(path):
     entry = VideoEntry(path=path, label=0, label_name="C", subset="train", group="g", view=0, dataset="bench")

@@ -30,7 +30,7 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 class FlowEstimator:
     """Dense flow from `prev` to `next`: prev(y, x) ~ next(y + v, x + u)."""
 
-    def __init__(self, algorithm: str = "dis_fast"):
+    def __init__(self, algorithm: str = "dis_medium"):
         self.algorithm = canonical_algorithm(algorithm)
         self._impl = None
         self._dis_preset = None
