@@ -267,9 +267,13 @@ def decode_rgb_tf(jpeg: tf.Tensor) -> tf.Tensor:
     return tf.cast(_decode_jpeg_tf(jpeg, 3), tf.float32)
 
 
+def _decode_all_tf(jpegs: tf.Tensor, channels: int) -> tf.Tensor:
+    """[N] JPEG strings -> uint8 [N,H,W,channels]."""
+    return tf.map_fn(lambda b: _decode_jpeg_tf(b, channels), jpegs, fn_output_signature=tf.uint8)
+
+
 def _decode_planes_tf(jpegs: tf.Tensor) -> tf.Tensor:
-    """[N] single-channel JPEG strings -> uint8 [N,H,W]."""
-    return tf.map_fn(lambda b: _decode_jpeg_tf(b, 1)[..., 0], jpegs, fn_output_signature=tf.uint8)
+    return _decode_all_tf(jpegs, 1)[..., 0]
 
 
 def _dequantize_flow_tf(x: tf.Tensor, y: tf.Tensor, bound: tf.Tensor) -> tf.Tensor:
@@ -288,8 +292,7 @@ def predecode_frames_tf(record: dict, keys: tuple[str, ...]) -> dict:
     flow_fields_tf read either form."""
     out = dict(record)
     for key in keys:
-        out[key] = (tf.map_fn(lambda b: _decode_jpeg_tf(b, 3), record[key], fn_output_signature=tf.uint8)
-                    if key == "rgb" else _decode_planes_tf(record[key]))
+        out[key] = _decode_all_tf(record[key], 3) if key == "rgb" else _decode_planes_tf(record[key])
     return out
 
 

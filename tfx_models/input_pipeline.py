@@ -214,10 +214,10 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
         records = _relabelled(records, label_map, num_classes, record_dir)
         num_classes = max(label_map) + 1
     if cache_decoded:
-        keys = (("rgb",) if "spatial" in streams else ()) + (
-            ("flow_x", "flow_y") if "temporal" in streams else ()) + (
-            ("flow_back_x", "flow_back_y") if "temporal" in streams and bidirectional else ())
-        records = (records.map(functools.partial(predecode_frames_tf, keys=keys), num_parallel_calls=AUTOTUNE,
+        keys = ["rgb"] if "spatial" in streams else []
+        if "temporal" in streams:
+            keys += ["flow_x", "flow_y"] + (["flow_back_x", "flow_back_y"] if bidirectional else [])
+        records = (records.map(functools.partial(predecode_frames_tf, keys=tuple(keys)), num_parallel_calls=AUTOTUNE,
                                deterministic=deterministic)
                    .cache()
                    .shuffle(info["counts"]["train"], seed=seed, reshuffle_each_iteration=True)

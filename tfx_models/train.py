@@ -25,7 +25,8 @@ from tfx_models.strategy import is_chief, make_strategy, split_cpu, writable_dir
 
 
 # Keys a rerun may change without starting a different experiment.
-RESUMABLE_CHANGES = {"data.cache_decoded", "train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints"}
+RESUMABLE_CHANGES = {"data.cache_decoded", "train.steps", "train.log_every", "train.checkpoint_every",
+                     "train.keep_checkpoints"}
 
 
 def learning_rate_schedule(train: config_lib.TrainConfig):
