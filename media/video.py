@@ -271,7 +271,11 @@ def write_video(path: str, frames, fps: float = 25.0,
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_count = 1
         if codec == "libx264":
-            stream.options = {"crf": str(quality * 4), "preset": "veryfast", "threads": "1"}
+            # MB-tree rate control makes x264's output vary from one encode to the next in
+            # the same process (the same frames gave up to 5 different files in 8 encodes),
+            # so it is off: the same frames then always give the same bytes.
+            stream.options = {"crf": str(quality * 4), "preset": "veryfast", "threads": "1",
+                              "x264-params": "mbtree=0"}
         else:
             # Fixed quantiser (ffmpeg's -q:v): global_quality is qscale * FF_QP2LAMBDA.
             stream.codec_context.flags |= av.codec.context.Flags.qscale

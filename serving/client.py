@@ -111,13 +111,26 @@ def chunk_rows(inputs: dict[str, np.ndarray], max_bytes: int, max_rows: int = DE
     return max(1, min(max_rows, max_bytes // max(row_bytes, 1)))
 
 
+class NonFiniteScores(ValueError):
+    """The model answered with NaN or infinite scores: a diverged or broken export, never a ranking."""
+
+
 def predict_video_inputs(transport, inputs: dict[str, np.ndarray], max_request_bytes: int) -> np.ndarray:
-    """Scores averaged over all N inputs, sent in requests of at most max_request_bytes."""
+    """Scores averaged over all N inputs, sent in requests of at most max_request_bytes.
+
+    TF Serving returns whatever the model computes; NaN scores would sort as if
+    they were scores, so they are refused here, naming the inputs that produced them.
+    """
     count = len(next(iter(inputs.values())))
     step = chunk_rows(inputs, max_request_bytes)
-    scores = [transport.predict(DEFAULT_SIGNATURE, {k: v[i:i + step] for k, v in inputs.items()})["probabilities"]
-              for i in range(0, count, step)]
-    return np.concatenate(scores).astype(np.float64).mean(axis=0)
+    scores = np.concatenate([
+        transport.predict(DEFAULT_SIGNATURE, {k: v[i:i + step] for k, v in inputs.items()})["probabilities"]
+        for i in range(0, count, step)]).astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(scores).all(axis=1))
+    if bad.size:
+        raise NonFiniteScores(f"the model returned non-finite scores for {bad.size} of {count} inputs "
+                              f"(first: input {bad[0]}); the export is broken, e.g. trained until it diverged")
+    return scores.mean(axis=0)
 
 
 def top_classes(probabilities: np.ndarray, classes, k: int = 5) -> list[tuple[str, float]]:
@@ -166,7 +179,7 @@ def main(argv=None) -> int:
     except VideoDecodeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except ServerError as err:
+    except (ServerError, NonFiniteScores) as err:
         print(f"error: server {args.server} model {args.model}: {err}", file=sys.stderr)
         return 1
     except (urllib.error.URLError, OSError) as err:

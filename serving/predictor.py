@@ -9,6 +9,7 @@ gets the same status code.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 
@@ -21,6 +22,8 @@ from serving.decoding import RequestLimits
 from serving.errors import ServingError, exhausted, invalid
 from serving.model_store import ModelStore, Servable, Signature
 from tfx_models.export_contract import DEFAULT_SIGNATURE
+
+log = logging.getLogger(__name__)
 
 
 class RequestLimiter:
@@ -93,6 +96,7 @@ class Predictor:
             raise invalid(f"output_filter names unknown outputs {sorted(unknown)} of signature "
                           f"{signature.name!r} (has {sorted(signature.definition.outputs)})")
         outputs = self._run(servable, signature, inputs)
+        _warn_if_non_finite(servable, signature, outputs)
         if output_filter:
             outputs = {k: v for k, v in outputs.items() if k in set(output_filter)}
         return outputs
@@ -114,6 +118,16 @@ class Predictor:
             raise invalid(f"signature {signature.name!r}: {err}") from None
         except Exception as err:
             raise ServingError(grpc.StatusCode.INTERNAL, f"{type(err).__name__}: {err}") from None
+
+
+def _warn_if_non_finite(servable: Servable, signature: Signature, outputs: dict[str, np.ndarray]) -> None:
+    """Passes NaN outputs through, as TF Serving does (so a client written against this server
+    handles TF Serving too), but says so in the server's log: the operator should know."""
+    for key, value in outputs.items():
+        value = np.asarray(value)
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            log.warning("model %s version %s signature %r: output %r holds %d non-finite values",
+                        servable.name, servable.version, signature.name, key, int((~np.isfinite(value)).sum()))
 
 
 def _first_line(message: str) -> str:

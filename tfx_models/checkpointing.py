@@ -132,6 +132,10 @@ class CheckpointKeeper:
             if not tf.io.gfile.exists(stale[: -len(".manifest.json")] + ".index"):
                 tf.io.gfile.remove(stale)
 
+    def latest(self) -> str | None:
+        """The newest complete checkpoint in this keeper's directory."""
+        return latest_valid_checkpoint(self.directory)
+
     def restore_latest(self, source_dir: str | None = None) -> str | None:
         """Restores from the newest valid checkpoint in source_dir (default: own dir)."""
         prefix = latest_valid_checkpoint(source_dir or self.directory)

@@ -46,6 +46,7 @@ from tfx_models.export_contract import (ASSETS_EXTRA, DEFAULT_SIGNATURE, EMBED_S
                                        METADATA_PROBE, METADATA_SIGNATURE, PREPROCESSING_FILE, RECORDS_SIGNATURE,
                                        WARMUP_FILE, Preprocessing, version_dirs)
 from tfx_models import stacking_tf
+from tfx_models.divergence import DivergenceError, check_variables
 
 MODELS_CONFIG = "models.config"
 BATCHING_FILE = "batching_parameters.txt"
@@ -308,6 +309,8 @@ def export_model(model, prep: Preprocessing, base: str, name: str, version: int 
         raise ValueError(f"version must be a positive integer, got {version}")
     if version in existing:
         raise FileExistsError(f"{existing[version]} already exists; pick another --version")
+    # A diverged run would be served as NaN scores that rank like any others.
+    check_variables(model.weights, f"model {model.name!r} cannot be exported")
     signatures = ServingSignatures(model, prep)
     final = os.path.join(model_dir, str(version))
     # Object stores (gs://) cannot rename folders: write in place there.
@@ -445,7 +448,11 @@ def main(argv=None) -> int:
 
         by_stream = {(info.get("streams") or [info["stream"]])[0]: model for model, info in loaded}
         model = two_stream_model(by_stream["spatial"], by_stream["temporal"], task=prep.task or None)
-    path = export_model(model, prep, args.base, args.name, args.version)
+    try:
+        path = export_model(model, prep, args.base, args.name, args.version)
+    except DivergenceError as err:
+        print(f"error: {', '.join(args.run_dir)}: {err}", file=sys.stderr)
+        return 2
     if args.config_model_root:
         write_server_configs(args.base, args.config_model_root)
     print(json.dumps({"export": path, "signatures": list(ServingSignatures(model, prep).functions()),

@@ -19,14 +19,14 @@ import keras
 import tensorflow as tf
 
 from media.shards import read_dataset_info
-from tfx_models import checkpointing, config as config_lib, extra_classes, model_kinds, runs
+from tfx_models import checkpointing, config as config_lib, divergence, extra_classes, model_kinds, runs
 from tfx_models.losses import LossFn
 from tfx_models.strategy import is_chief, make_strategy, split_cpu, writable_dir
 
 
 # Keys a rerun may change without starting a different experiment.
 RESUMABLE_CHANGES = {"data.cache_decoded", "train.steps", "train.log_every", "train.checkpoint_every",
-                     "train.keep_checkpoints"}
+                     "train.keep_checkpoints", "train.learning_rate"}
 
 
 def learning_rate_schedule(train: config_lib.TrainConfig):
@@ -171,6 +171,7 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
         functools.partial(dataset_fn, seed=t.seed + start))
     iterator = iter(dist_data)
     decayed = [v for v in model.trainable_variables if v.path.endswith("kernel")]
+    loss_scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
     def replica_step(features, targets):
         with tf.GradientTape() as tape:
@@ -187,7 +188,10 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         # Replica shares of the global loss: the denominators sum to 1 per step.
         share = tf.constant(1.0 / strategy.num_replicas_in_sync)
-        return {**logs, "total_loss": (total, share), "weight_decay": (reg, share)}
+        # The loss-scaled float16 optimizer skips non-finite steps itself; elsewhere a
+        # non-finite gradient norm stops the run (tfx_models.divergence).
+        guard = {} if loss_scaled else {divergence.GRADIENT_NORM: (tf.linalg.global_norm(grads) * share, share)}
+        return {**logs, "total_loss": (total, share), "weight_decay": (reg, share), **guard}
 
     @tf.function
     def train_step(iterator):
@@ -203,14 +207,19 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
     window_start, window_steps = time.perf_counter(), 0
     windows: list[tuple[int, float]] = []  # (steps, seconds) per log window
     step = start
+    last_checkpoint = keeper.latest()
     while step < t.steps:
         logs = train_step(iterator)
         step += 1
         window_steps += 1
+        values = {}
         for name, (num, den) in logs.items():
+            num, den = float(num), float(den)
+            values[name] = num / max(den, 1e-9)
             acc = window.setdefault(name, [0.0, 0.0])
-            acc[0] += float(num)
-            acc[1] += float(den)
+            acc[0] += num
+            acc[1] += den
+        divergence.check_step(step, values, last_checkpoint)
         if step % t.log_every == 0 or step == t.steps:
             elapsed = time.perf_counter() - window_start
             metrics = _format(window)
@@ -229,8 +238,10 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
             last = metrics
             window, window_start, window_steps = {}, time.perf_counter(), 0
         if step % t.checkpoint_every == 0 or step == t.steps:
+            divergence.check_variables(model.weights, f"step {step}, before its checkpoint "
+                                                      f"(newest finite checkpoint: {last_checkpoint})")
             step_var.assign(step)
-            keeper.save(step)
+            last_checkpoint = keeper.save(step)
     writer.flush()
     if windows:
         total_steps, total_time = (sum(w) for w in zip(*windows))
@@ -266,7 +277,11 @@ def main(argv=None) -> int:
     if config.train.logical_cpus > 1:
         split_cpu(config.train.logical_cpus)
     strategy = make_strategy(config.train.strategy)
-    _, summary = train(config, args.run_dir, strategy=strategy)
+    try:
+        _, summary = train(config, args.run_dir, strategy=strategy)
+    except divergence.DivergenceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     if is_chief(strategy):
         print(f"done: step {summary['step']}, "
               f"{summary.get('mean_examples_per_second', 0.0):.1f} examples/s", flush=True)
