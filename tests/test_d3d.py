@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from media.stacking import clip_starts, joint_test_batch
 from tfx_models import config as config_lib, model_kinds
-from tfx_models.distillation import distillation_loss
+from tfx_models.distillation import distance, distillation_loss
 from tfx_models.inflation import inflate_kernel, inflate_tower
 from tfx_models.s3d import FeatureGating, build_s3d_g, separable_unit
 from tfx_models.towers import build_tower
@@ -103,10 +103,23 @@ def _loss(form, weight, temperature=1.0):
 
 def test_mse_distillation_against_hand_computed_values():
     # Example 0: (1-0)^2 + (2-1)^2 + (0-3)^2 = 11, over 3 classes; example 1: 1.5^2 + 1 + 2.5^2 = 9.5.
-    mse = (11 / 3 + 9.5 / 3) / 2
+    # Both teacher rows have variance 14/9 over classes (0, 1, 3 and 2, 0, -1), so each is over 1 + 14/9.
+    mse = (11 / 3 + 9.5 / 3) / 2 / (1 + 14 / 9)
     loss, logs = _loss("mse", weight=0.5)
     assert loss == pytest.approx(CE + 0.5 * mse, rel=1e-5)
     assert logs["distill"] == pytest.approx(mse, rel=1e-5) and logs["loss"] == pytest.approx(CE, rel=1e-5)
+
+
+def test_the_mse_gradient_does_not_grow_with_the_teachers_logit_scale():
+    """Raw MSE's gradient grows with the teacher's logits (x100 teacher: ~100x gradient), which
+    diverged the demo against a teacher whose logits ran to the hundreds; the normalised one shrinks."""
+    def gradient_norm(scale):
+        student = tf.Variable(STUDENT)
+        with tf.GradientTape() as tape:
+            term = tf.reduce_mean(distance(student, tf.constant(TEACHER * scale), "mse"))
+        return float(tf.norm(tape.gradient(term, student)))
+
+    assert gradient_norm(100.0) < gradient_norm(1.0) < 1.0
 
 
 def test_kl_distillation_at_temperature_carries_tau_squared():

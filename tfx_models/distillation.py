@@ -14,7 +14,8 @@ the student, on one flow field per frame), or a 2D temporal stream on L-field
 stacks run on each of the T snippets, its logits averaged over the clip.
 
 Loss = cross-entropy(labels, student) + lambda * distance(student, teacher):
-- "mse": the mean over classes of (z_s - z_t)^2 on logits (the D3D form);
+- "mse": the mean over classes of (z_s - z_t)^2 on logits (the D3D form), divided by
+  1 + the variance of z_t over classes, so that its scale does not follow the teacher's;
 - "kl": Hinton et al. (2015): tau^2 * KL(softmax(z_t / tau) || softmax(z_s / tau)),
   the tau^2 keeping the soft term's gradient scale independent of tau.
 Both are averaged over the global batch.
@@ -79,7 +80,11 @@ def distance(student_logits: tf.Tensor, teacher_logits: tf.Tensor, form: str, te
     s = tf.cast(student_logits, tf.float32)
     t = tf.cast(teacher_logits, tf.float32)
     if form == "mse":
-        return tf.reduce_mean(tf.square(s - t), axis=-1)
+        # Divided by the teacher's logit variance over classes (+1): the term's gradient then
+        # does not grow with the teacher's logit scale, which is what made raw MSE diverge
+        # (a teacher whose batch norm statistics have not settled answers with logits in the
+        # hundreds); lambda keeps one meaning whatever the teacher.
+        return tf.reduce_mean(tf.square(s - t), axis=-1) / (tf.math.reduce_variance(t, axis=-1) + 1.0)
     if form == "kl":
         log_p_teacher = tf.nn.log_softmax(t / temperature, axis=-1)
         log_p_student = tf.nn.log_softmax(s / temperature, axis=-1)
