@@ -148,7 +148,7 @@ def run(argv=None) -> dict:
             "the prediction job cannot run on Beam's DaskRunner, which would hand its dead letters to the "
             "model (tagged outputs), drop what RunInference's batching and WriteToText emit in finish_bundle, "
             "run only one of its two sinks and collect no metrics (the job's counts); use the local "
-            runner, Prism or Dataflow (docs/runners.md)")
+            "runner, Prism or Dataflow (docs/runners.md)")
     quiet_beam_logs()
     paths = list_videos(args.videos) if args.videos else read_manifest(args.manifest)
     handler = SavedModelHandler(args.model_dir, max_rows=args.max_rows)
