@@ -155,16 +155,21 @@ def job_entries(root: str, limit: int, passes: int, links: str) -> list[VideoEnt
     return repeated
 
 
-def run_job(entries: list[VideoEntry], root: str, workers: int, size: int, flow: str) -> dict:
+def local_flags(workers: int) -> list[str]:
+    return [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+
+
+def run_job(entries: list[VideoEntry], root: str, beam_flags: list[str], size: int, flow: str) -> dict:
     with tempfile.TemporaryDirectory() as output:
-        options = pipeline_options([f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"])
+        options = pipeline_options(beam_flags)
         summary = run_ingest(entries, output, IngestConfig(flow=flow, size=size, num_shards=2), options,
                              dataset=DATASET, data_format=DATASET, split=1,
                              classes=load_class_names(DATASET, root=root))
     return {key: summary[key] for key in ("inputs", "written", "dead_lettered", "frames", "elapsed_s", "frames_per_s")}
 
 
-def measure_job(entries: list[VideoEntry], root: str, workers: int, size: int, flow: str, repeats: int) -> dict:
+def measure_job(entries: list[VideoEntry], root: str, beam_flags: list[str], size: int, flow: str,
+                repeats: int) -> dict:
     """Whole-job frames/s, raw and with the fixed start-up cost (worker processes
     importing TensorFlow, pipeline setup) taken out by differencing with a 2-video run.
 
@@ -172,7 +177,7 @@ def measure_job(entries: list[VideoEntry], root: str, workers: int, size: int, f
     only ever slows a run down.
     """
     def fastest(videos):
-        return min((run_job(videos, root, workers, size, flow) for _ in range(repeats)),
+        return min((run_job(videos, root, beam_flags, size, flow) for _ in range(repeats)),
                    key=lambda run: run["elapsed_s"])
 
     small, full = fastest(entries[:2]), fastest(entries)
@@ -291,7 +296,7 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="ingest_benchmark_") as links:
         job = job_entries(root, args.job_videos, args.job_passes, links)
         results["job_clips"] = len(job)
-        results["job"] = {w: measure_job(job, root, int(w), args.size, args.job_flow, args.repeats)
+        results["job"] = {w: measure_job(job, root, local_flags(int(w)), args.size, args.job_flow, args.repeats)
                           for w in args.workers.split(",")}
         results["processes"] = measure_process_scaling(job, args.size, args.job_flow)
     if "1" in results["job"]:
