@@ -20,7 +20,6 @@ for each element, whatever the element's own work.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -32,7 +31,9 @@ from beam_pipelines import dask_cluster
 from beam_pipelines.datasets import load_entries
 from beam_pipelines.gather import GatherAll, tag_as, values_tagged
 from beam_pipelines.options import pipeline_options, quiet_beam_logs
-from benchmarks.ingest_benchmark import DATASET, job_entries, local_flags, measure_decode_flow, measure_job, run_job
+from benchmarks.ingest_benchmark import (
+    DATASET, add_data_arguments, job_entries, local_flags, measure_decode_flow, measure_job, run_job,
+    write_results)
 
 SMALL, LARGE = 20, 200
 
@@ -87,9 +88,7 @@ def markdown(results: dict) -> str:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="output folder of python -m beam_pipelines.synth")
-    parser.add_argument("--out", required=True, help="JSON file to write")
-    parser.add_argument("--size", type=int, default=0, help="smaller side; 0 keeps the clips' size")
+    add_data_arguments(parser)
     parser.add_argument("--flow", default="dis_fast")
     parser.add_argument("--videos", type=int, default=60, help="clips per job run")
     parser.add_argument("--repeats", type=int, default=1, help="runs per measurement; the fastest counts")
@@ -105,12 +104,7 @@ def main(argv=None) -> dict:
         results["job_clips"] = len(entries)
         results["decode_flow"] = measure_decode_flow([e.path for e in entries], args.size, args.flow, repeats=2)
         results["runs"] = measure_runners(entries, root, args.size, args.flow, args.repeats, work)
-    results["load_average_at_end"] = os.getloadavg()
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
-    print(markdown(results))
-    return results
+    return write_results(results, args.out, markdown)
 
 
 if __name__ == "__main__":

@@ -253,12 +253,27 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def write_results(results: dict, out: str, table) -> dict:
+    """Stamp the load average, write `results` as JSON to `out`, print `table(results)`."""
+    results["load_average_at_end"] = os.getloadavg()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(results, f, indent=2)
+    print(table(results))
+    return results
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data, --out and --size, as every ingest throughput benchmark takes them."""
     parser.add_argument("--data", required=True, help="output folder of python -m beam_pipelines.synth")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--size", type=int, default=0,
                         help="smaller side for throughput runs; 0 keeps the clips' size (synth small: 112)")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(parser)
     parser.add_argument("--videos", type=int, default=8, help="videos for the decode/flow/EPE measurements")
     parser.add_argument("--pairs", type=int, default=60, help="pairs per algorithm for flow timing and EPE")
     parser.add_argument("--tvl1_pairs", type=int, default=3, help="TV-L1 is ~0.9 s per 256x340 pair")
@@ -307,12 +322,7 @@ def main(argv=None) -> dict:
                                          / (2 * results["job"]["1"]["steady_frames_per_s"]))
         results["scaling_efficiency_raw"] = (results["job"]["2"]["frames_per_s"]
                                              / (2 * results["job"]["1"]["frames_per_s"]))
-    results["load_average_at_end"] = os.getloadavg()
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
-    print(markdown(results))
-    return results
+    return write_results(results, args.out, markdown)
 
 
 if __name__ == "__main__":
