@@ -9,6 +9,7 @@ import os
 
 import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import StandardOptions
 
 pytest.importorskip("distributed", reason="dask is not installed (pip install -r requirements.txt)")
 
@@ -146,6 +147,17 @@ def test_beams_dask_runner_still_hands_every_tagged_output_to_every_consumer(clu
         _ = ((out.ok | "Ok" >> beam.Map(lambda _: ("ok", 1)), out.dead | "Dead" >> beam.Map(lambda _: ("dead", 1)))
              | beam.Flatten() | beam.CombinePerKey(sum) | beam.Map(_write_count, str(tmp_path)))
     assert ((tmp_path / "ok").read_text(), (tmp_path / "dead").read_text()) == ("30", "30")  # not 20 and 10
+
+
+def test_the_short_runner_name_gets_our_runner_and_one_element_per_partition():
+    from apache_beam.runners.dask.dask_runner import DaskOptions
+
+    options = pipeline_options(["--runner=DaskRunner", "--dask_client_address=tcp://127.0.0.1:1"])
+    assert options.view_as(StandardOptions).runner == DASK_RUNNER
+    assert (options.view_as(DaskOptions).partition_size, options.view_as(DaskOptions).address) == (
+        1, "tcp://127.0.0.1:1")
+    given = pipeline_options(["--runner=DaskRunner", "--dask_npartitions=4"]).view_as(DaskOptions)
+    assert (given.npartitions, given.partition_size) == (4, None)
 
 
 def test_predict_refuses_the_dask_runner_before_reading_anything(tmp_path):
