@@ -57,12 +57,13 @@ def per_element_ms(beam_flags: list[str]) -> float:
     return 1000 * (large - small) / (LARGE - SMALL)
 
 
-def measure_runners(entries, root: str, size: int, flow: str, repeats: int, work: str) -> dict:
+def measure_runners(entries, root: str, size: int, flow: str, repeats: int, work: str,
+                    partition_size: int) -> dict:
     runs = {}
     for workers in (1, 2):
         runs[f"local-{workers}"] = measure_job(entries, root, local_flags(workers), size, flow, repeats)
         with dask_cluster.running(f"{work}/dask-{workers}", workers=workers) as cluster:
-            flags = cluster.pipeline_flags()
+            flags = cluster.pipeline_flags() + [f"--dask_partition_size={partition_size}"]
             run_job(entries[:2], root, flags, size, flow)  # warm the workers: imports, first calls
             runs[f"dask-{workers}"] = measure_job(entries, root, flags, size, flow, repeats)
             if workers == 1:
@@ -74,7 +75,8 @@ def measure_runners(entries, root: str, size: int, flow: str, repeats: int, work
 def markdown(results: dict) -> str:
     ceiling = results["decode_flow"]["frames_per_s"]
     size = f"{results['size']} px" if results["size"] else "native size"
-    lines = [f"| runner, workers ({results['job_clips']} clips, {results['flow']}, {size}) | steady frames/s | "
+    lines = [f"| runner, workers ({results['job_clips']} clips, {results['flow']}, {size}, "
+             f"{results['dask_partition_size']} per Dask partition) | steady frames/s | "
              f"share of N x ceiling ({ceiling:.0f} frames/s) | raw frames/s | start-up s | runner ms/element |",
              "|---|---|---|---|---|---|"]
     for name, run in results["runs"].items():
@@ -92,18 +94,21 @@ def main(argv=None) -> dict:
     parser.add_argument("--flow", default="dis_fast")
     parser.add_argument("--videos", type=int, default=60, help="clips per job run")
     parser.add_argument("--repeats", type=int, default=1, help="runs per measurement; the fastest counts")
+    parser.add_argument("--dask_partition_size", type=int, default=1, help="videos per Dask partition")
     args = parser.parse_args(argv)
     quiet_beam_logs()
     root = f"{args.data.rstrip('/')}/{DATASET}"
     if not load_entries(DATASET, split=1, root=root):
         parser.error(f"{root}: no videos; render them with python -m beam_pipelines.synth --out {args.data}")
     results = {"data": args.data, "size": args.size, "flow": args.flow, "cpu_count": os.cpu_count(),
+               "dask_partition_size": args.dask_partition_size,
                "load_average_at_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="dask_benchmark_") as work:
         entries = job_entries(root, args.videos, 1, work)
         results["job_clips"] = len(entries)
         results["decode_flow"] = measure_decode_flow([e.path for e in entries], args.size, args.flow, repeats=2)
-        results["runs"] = measure_runners(entries, root, args.size, args.flow, args.repeats, work)
+        results["runs"] = measure_runners(entries, root, args.size, args.flow, args.repeats, work,
+                                          args.dask_partition_size)
     return write_results(results, args.out, markdown)
 
 
