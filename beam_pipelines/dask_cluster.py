@@ -9,8 +9,9 @@ would against a multi-host cluster (docs/runners.md has the commands for one).
 
 Each worker has one thread: our DoFns are CPU-bound Python and OpenCV calls, and Dask
 spreads partitions over processes, as Beam's local runner spreads bundles over its
-worker processes.  `start` writes the processes' ids, the address and the logs to
-`<state dir>/cluster.json`; `stop` ends every process group (a worker's nanny with it).
+worker processes.  Workers run without a nanny (see WORKER_ENV).  `start` writes the
+processes' ids, the address and the logs to `<state dir>/cluster.json`; `stop` ends
+every process group.
 """
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ from beam_pipelines.local_processes import (
 
 CACHE = os.path.join(REPO, ".cache", "dask")
 # What a worker's nanny would set (one thread per numeric library, one hash seed for all
-# workers), without its MALLOC_TRIM_THRESHOLD_=65536, which made decode + flow take 30% more
-# CPU by returning the frames' memory to the system after every video; and without Dask's
-# sampling profiler, which interrupts the worker thread every 10 ms for the dashboard.
+# workers), without its MALLOC_TRIM_THRESHOLD_=65536, which made decode + flow take about
+# 30% more CPU by returning the frames' memory to the system after every video; and without
+# Dask's sampling profiler, which interrupts the worker thread every 10 ms for the dashboard.
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "PYTHONHASHSEED": "6640", "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
