@@ -25,7 +25,7 @@ from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest_transforms import (
-    DEFAULT_MAX_SECONDS, FAILED, SUMMARY_FILE, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info,
+    DEFAULT_MAX_SECONDS, SUMMARY_FILE, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info,
     split_duplicate_ids)
 from beam_pipelines.options import LOCAL_RUNNER, pipeline_options, quiet_beam_logs
 from media.flow import ALGORITHMS, ALIASES
@@ -96,12 +96,12 @@ def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, opt
     info = dataset_info(config, dataset, data_format, split, classes)
     start = time.monotonic()
     with beam.Pipeline(options=options) as pipeline:
-        processed = (pipeline
-                     | "Entries" >> beam.Create(unique)
-                     | "Ingest" >> IngestVideos(config))
-        failures = ((processed[FAILED], pipeline | "Duplicates" >> beam.Create(duplicates))
+        records, failed = (pipeline
+                           | "Entries" >> beam.Create(unique)
+                           | "Ingest" >> IngestVideos(config))
+        failures = ((failed, pipeline | "Duplicates" >> beam.Create(duplicates))
                     | "AllFailures" >> beam.Flatten())
-        _ = ((processed.records, failures)
+        _ = ((records, failures)
              | "Write" >> WriteIngestOutputs(output, config, len(entries), info, uuid.uuid4().hex))
     return add_run_facts(output, time.monotonic() - start, options)
 

@@ -7,11 +7,20 @@ workers unpickle them from an importable module, not from `__main__`.
 
 Crash safety: shards are written under `<output>/.tmp-<run token>/` and only
 renamed to `train-00000-of-0000N.tfrecord` by the single finalisation step,
-which runs after every shard writer has finished (it takes all their results
-as a side input).  A job that dies midway leaves only the temp folder, never a
+which runs after every shard writer has finished (it gathers all their results
+and every dead letter).  A job that dies midway leaves only the temp folder, never a
 file matching the shard pattern that readers glob.  We do this ourselves
 instead of using Beam's WriteToTFRecord because its sharding is random, and we
 need the same inputs to give byte-identical shards on every rerun.
+
+The graph is one any Beam runner executes alike, Beam's DaskRunner included
+(docs/runners.md): the per-video step has one output whose elements name their kind
+(a record or a dead letter) and two cheap splits route them, since the DaskRunner
+hands every consumer of a multi-output ParDo every output; shards are written in
+`process`, never in `finish_bundle`, whose outputs the DaskRunner drops; and the
+finaliser, the last step, reads everything through a GroupByKey (beam_pipelines.gather),
+so it depends on every branch, and a runner that recomputes side inputs does not
+decode a video twice.
 """
 from __future__ import annotations
 
@@ -28,13 +37,16 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from beam_pipelines.datasets.entry import VideoEntry
+from beam_pipelines.gather import GatherAll, tag_as, values_tagged
 from media.flow import FlowEstimator, canonical_algorithm, to_gray
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 from media.records import SCHEMA_VERSION, RecordBuilder
 from media.shards import INFO_FILE, SUBSETS, shard_name, verify_published, write_dataset_info
 from media.video import VideoReader
 
+RECORD = "record"
 FAILED = "failed"
+SHARD = "shard"
 SUMMARY_FILE = "summary.json"
 DEAD_LETTER_FILE = "dead_letter-00000-of-00001.jsonl"
 # Frames smaller than this on either side carry no usable motion; DIS and
@@ -340,7 +352,7 @@ def config_from_info(info: dict) -> IngestConfig:
 # Beam wiring ----------------------------------------------------------------
 
 class ProcessVideoDoFn(beam.DoFn):
-    """VideoEntry -> ((subset, shard), (id, record, frames, partial reason)), or a dead letter on FAILED."""
+    """VideoEntry -> (RECORD, ((subset, shard), (id, record, frames, partial reason))) or (FAILED, dead letter)."""
 
     def __init__(self, config: IngestConfig):
         self._config = config
@@ -356,15 +368,15 @@ class ProcessVideoDoFn(beam.DoFn):
     def process(self, entry: VideoEntry):
         failure = subset_failure(entry)
         if failure:
-            yield beam.pvalue.TaggedOutput(FAILED, failure)
+            yield FAILED, failure
             return
         try:
             video = ingest_video(entry, self._config, self._estimator)
         except IngestFailure as err:
-            yield beam.pvalue.TaggedOutput(FAILED, dead_letter(entry, err.stage, err.reason))
+            yield FAILED, dead_letter(entry, err.stage, err.reason)
             return
         key = (entry.subset, shard_index(entry.id, self._config.num_shards))
-        yield key, (entry.id, video.record, video.frames, video.partial_reason)
+        yield RECORD, (key, (entry.id, video.record, video.frames, video.partial_reason))
 
 
 class WriteShardDoFn(beam.DoFn):
@@ -384,26 +396,30 @@ class WriteShardDoFn(beam.DoFn):
 
 
 class FinalizeDoFn(beam.DoFn):
-    """Runs finalize_outputs once, with every shard result and dead letter as side inputs."""
+    """Runs finalize_outputs once, on the gathered (SHARD, result) and (FAILED, dead letter) pairs."""
 
     def __init__(self, output: str, temp_dir: str, inputs: int, info: dict):
         self._output, self._temp_dir, self._inputs, self._info = output, temp_dir, inputs, info
 
-    def process(self, _, shards, failures):
+    def process(self, results: list):
+        shards = [value for tag, value in results if tag == SHARD]
+        failures = [value for tag, value in results if tag == FAILED]
         yield finalize_outputs(self._output, self._temp_dir, shards, failures, self._inputs, self._info)
 
 
 class IngestVideos(beam.PTransform):
-    """PCollection[VideoEntry] -> tagged outputs: `records` (keyed by shard) and FAILED."""
+    """PCollection[VideoEntry] -> (records keyed by shard, dead letters)."""
 
     def __init__(self, config: IngestConfig):
         super().__init__()
         self._config = config
 
     def expand(self, entries):
-        return (entries
-                | "Spread" >> beam.Reshuffle()
-                | "Process" >> beam.ParDo(ProcessVideoDoFn(self._config)).with_outputs(FAILED, main="records"))
+        processed = (entries
+                     | "Spread" >> beam.Reshuffle()
+                     | "Process" >> beam.ParDo(ProcessVideoDoFn(self._config)))
+        return (processed | "Records" >> beam.FlatMap(values_tagged, RECORD),
+                processed | "Failures" >> beam.FlatMap(values_tagged, FAILED))
 
 
 class WriteIngestOutputs(beam.PTransform):
@@ -428,8 +444,8 @@ class WriteIngestOutputs(beam.PTransform):
                   | "GroupByShard" >> beam.GroupByKey()
                   | "WriteShards" >> beam.ParDo(WriteShardDoFn(self._output, self._temp_dir,
                                                                self._config.num_shards)))
-        return (pipeline
-                | "Once" >> beam.Create([None])
-                | "Finalize" >> beam.ParDo(
-                    FinalizeDoFn(self._output, self._temp_dir, self._inputs, self._info),
-                    beam.pvalue.AsList(shards), beam.pvalue.AsList(failures)))
+        return ((shards | "TagShards" >> beam.Map(tag_as, SHARD),
+                 failures | "TagFailures" >> beam.Map(tag_as, FAILED))
+                | "Results" >> beam.Flatten()
+                | "Gather" >> GatherAll()
+                | "Finalize" >> beam.ParDo(FinalizeDoFn(self._output, self._temp_dir, self._inputs, self._info)))

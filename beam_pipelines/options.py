@@ -14,6 +14,10 @@ processes (they log "Pipeline_options: {}"), so `--default_sdk_harness_log_level
 never reaches them and each worker logs its start-up and shutdown at INFO.
 LocalRunner passes them on, as the DirectRunner's own fallback does, and we
 default that level to WARNING.
+
+`--runner=DaskRunner` (which Beam itself knows only by its module path) gets
+beam_pipelines.dask_runner.DaskRunner, and one element per Dask partition unless
+`--dask_partition_size` or `--dask_npartitions` is given.
 """
 from __future__ import annotations
 
@@ -40,17 +44,36 @@ class LocalRunner(FnApiRunner):
 LOCAL_RUNNER = f"{__name__}.LocalRunner"
 # Runner names that would try Prism first, or that drop the options; they get LOCAL_RUNNER.
 PRISM_FIRST_RUNNERS = {None, "direct", "directrunner", "switchingdirectrunner", "fnapirunner"}
+# Beam knows the DaskRunner only by its full name; ours also closes its client (beam_pipelines.dask_runner).
+DASK_RUNNER = "beam_pipelines.dask_runner.DaskRunner"
+DASK_RUNNERS = {"dask", "daskrunner", "apache_beam.runners.dask.dask_runner.daskrunner", DASK_RUNNER.lower()}
 
 
 def _given(argv: list[str], flag: str) -> bool:
     return any(arg == flag or arg.startswith(flag + "=") for arg in argv)
 
 
+def _runner_name(options: PipelineOptions) -> str | None:
+    runner = options.view_as(StandardOptions).runner
+    return runner.lower() if isinstance(runner, str) else runner
+
+
+def is_dask(options: PipelineOptions) -> bool:
+    return _runner_name(options) in DASK_RUNNERS
+
+
 def pipeline_options(beam_argv: list[str]) -> PipelineOptions:
     """PipelineOptions from the flags our own parser did not consume."""
+    if is_dask(PipelineOptions(beam_argv)) and not (
+            _given(beam_argv, "--dask_partition_size") or _given(beam_argv, "--dask_npartitions")):
+        # Beam puts 128 elements in a Dask partition, and a partition runs on one worker:
+        # one video per partition spreads the videos over the workers.
+        beam_argv = [*beam_argv, "--dask_partition_size=1"]
     options = PipelineOptions(beam_argv)
     standard = options.view_as(StandardOptions)
-    runner = standard.runner.lower() if isinstance(standard.runner, str) else standard.runner
+    runner = _runner_name(options)
+    if runner in DASK_RUNNERS:
+        standard.runner = DASK_RUNNER
     if runner in PRISM_FIRST_RUNNERS:
         if runner is not None:
             logging.getLogger(__name__).info(

@@ -25,7 +25,7 @@ from apache_beam.ml.inference.base import RunInference
 
 from beam_pipelines.inference import SavedModelHandler
 from beam_pipelines.ingest_transforms import local_file
-from beam_pipelines.options import pipeline_options, quiet_beam_logs
+from beam_pipelines.options import is_dask, pipeline_options, quiet_beam_logs
 from media.flow import FlowEstimator
 from media.video import VideoDecodeError
 from tfx_models.export_contract import Preprocessing, read_preprocessing
@@ -142,13 +142,20 @@ def parse_args(argv=None):
 def run(argv=None) -> dict:
     """Runs the job; returns the counts {inputs, predictions, dead_letter}."""
     args, beam_argv = parse_args(argv)
+    options = pipeline_options(beam_argv)
+    if is_dask(options):
+        raise ValueError(
+            "the prediction job cannot run on Beam's DaskRunner, which would hand its dead letters to the "
+            "model (tagged outputs), drop what RunInference's batching and WriteToText emit in finish_bundle, "
+            "run only one of its two sinks and collect no metrics (the job's counts); use the local "
+            "runner, Prism or Dataflow (docs/runners.md)")
     quiet_beam_logs()
     paths = list_videos(args.videos) if args.videos else read_manifest(args.manifest)
     handler = SavedModelHandler(args.model_dir, max_rows=args.max_rows)
     prep = read_preprocessing(handler.export_dir)
     top = min(args.top, len(prep.classes))
     suffix = "." + args.format
-    with beam.Pipeline(options=pipeline_options(beam_argv)) as pipeline:
+    with beam.Pipeline(options=options) as pipeline:
         prepared = (pipeline
                     | "Videos" >> beam.Create(paths)
                     | "Prepare" >> beam.ParDo(PrepareVideo(prep, args.num_frames, args.crops))

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,11 +30,12 @@ from dataclasses import asdict, dataclass
 import grpc
 from apache_beam.version import __version__ as BEAM_VERSION
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from beam_pipelines.local_processes import (
+    HOST, REPO, STATE_FILE, ExitedEarly, end_group, free_port, launch, load_state, log_tail, remove_state, runs,
+    save_state, with_retries, worker_env)
+
 CACHE = os.path.join(REPO, ".cache", "prism")
 DEFAULT_BINARY = os.path.join(CACHE, f"prism-{BEAM_VERSION}")
-STATE_FILE = "cluster.json"
-HOST = "127.0.0.1"
 
 
 @dataclass
@@ -64,16 +62,6 @@ def binary_path() -> str:
     return os.environ.get("PRISM_BINARY", DEFAULT_BINARY)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-class _ExitedEarly(RuntimeError):
-    """A launched process died before serving: most often a port taken since we probed it."""
-
-
 def _wait_ready(name: str, process: subprocess.Popen, port: int, log: str, timeout: float) -> None:
     """Block until the process serves gRPC on `port`; fail naming it and quoting its log."""
     deadline = time.monotonic() + timeout
@@ -88,10 +76,9 @@ def _wait_ready(name: str, process: subprocess.Popen, port: int, log: str, timeo
                     continue
         finally:
             ready.cancel()  # stop its polling thread before the channel closes
-    with open(log, errors="replace") as f:
-        tail = f.read()[-2000:]
+    tail = log_tail(log)
     if process.poll() is not None:
-        raise _ExitedEarly(f"{name} on port {port} exited with {process.returncode}; {log}:\n{tail}")
+        raise ExitedEarly(f"{name} on port {port} exited with {process.returncode}; {log}:\n{tail}")
     raise RuntimeError(f"{name} on port {port} not ready after {timeout:.0f} s; {log}:\n{tail}")
 
 
@@ -107,17 +94,10 @@ def start(state_dir: str = CACHE, binary: str | None = None, timeout: float = 60
     os.makedirs(state_dir, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         running_before = load(state_dir)
-        if _ours(running_before.prism_pid, "prism") or _ours(running_before.pool_pid, "worker_pool_main"):
+        if runs(running_before.prism_pid, "prism") or runs(running_before.pool_pid, "worker_pool_main"):
             raise RuntimeError(f"a cluster from {state_dir}/{STATE_FILE} is still running: stop it first")
-    for attempt in range(attempts):
-        try:
-            cluster = _launch(state_dir, binary, timeout)
-            break
-        except _ExitedEarly:
-            if attempt == attempts - 1:
-                raise
-    with open(os.path.join(state_dir, STATE_FILE), "w") as f:
-        json.dump(asdict(cluster), f, indent=2)
+    cluster = with_retries(lambda: _launch(state_dir, binary, timeout), attempts)
+    save_state(state_dir, asdict(cluster))
     return cluster
 
 
@@ -127,9 +107,7 @@ def _launch(state_dir: str, binary: str, timeout: float) -> Cluster:
         pool_port = free_port()
     # The pool starts each SDK worker as a bare `python`: it must be this interpreter, and
     # the workers must import this checkout's packages.
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [REPO, env.get("PYTHONPATH", "")] if p)
+    env = worker_env()
     logs = {name: os.path.join(state_dir, f"{name}.log") for name in ("prism", "pool")}
     commands = {
         "prism": [binary, f"--job_port={job_port}", "--serve_http=false", "--log_level=warn"],
@@ -139,68 +117,25 @@ def _launch(state_dir: str, binary: str, timeout: float) -> Cluster:
     processes: dict[str, subprocess.Popen] = {}
     try:
         for name, command in commands.items():
-            with open(logs[name], "w") as log:
-                # Own session: `stop` ends the whole group, children included, by id.
-                processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                   cwd=REPO, start_new_session=True)
+            processes[name] = launch(command, logs[name], env)
         _wait_ready("prism job server", processes["prism"], job_port, logs["prism"], timeout)
         _wait_ready("python worker pool", processes["pool"], pool_port, logs["pool"], timeout)
     except BaseException:
         for process in processes.values():
-            _end_group(process.pid)
+            end_group(process.pid)
         raise
     return Cluster(job_port, pool_port, processes["prism"].pid, processes["pool"].pid, state_dir)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(ChildProcessError):  # reap it if it is our child
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    return True
-
-
-def _end_group(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM the process group led by `pid`, then SIGKILL what is left after `grace` s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if not _alive(pid):
-            with contextlib.suppress(ProcessLookupError):  # stragglers in the group (SDK workers)
-                os.killpg(pid, signal.SIGKILL)
-            return
-
-
-def _ours(pid: int, word: str) -> bool:
-    """The pid still runs what we started (ids are reused after a reboot or a crash)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return word.encode() in f.read()
-    except OSError:
-        return False
-
-
 def stop(cluster: Cluster) -> None:
     for pid, word in ((cluster.pool_pid, "worker_pool_main"), (cluster.prism_pid, "prism")):
-        if _ours(pid, word):
-            _end_group(pid)
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(cluster.state_dir, STATE_FILE))
+        if runs(pid, word):
+            end_group(pid)
+    remove_state(cluster.state_dir)
 
 
 def load(state_dir: str = CACHE) -> Cluster:
-    path = os.path.join(state_dir, STATE_FILE)
-    try:
-        with open(path) as f:
-            return Cluster(**json.load(f))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no cluster started (run `python -m {__spec__.name} start`)") from None
+    return Cluster(**load_state(state_dir, __spec__.name))
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ import tensorflow as tf
 from apache_beam.io.tfrecordio import ReadAllFromTFRecord
 
 from beam_pipelines.datasets.entry import VideoEntry
+from beam_pipelines.gather import GatherAll
 from beam_pipelines.ingest import absolute, add_dataset_arguments, add_run_facts, dataset_name, load_split
 from beam_pipelines.ingest_transforms import (
     DEAD_LETTER_FILE, SUMMARY_FILE, WriteIngestOutputs, config_from_info, dataset_info, dead_letter, shard_index,
@@ -76,12 +77,13 @@ class AssignSubsetDoFn(beam.DoFn):
 
 
 class MissingEntriesDoFn(beam.DoFn):
-    """Runs missing_entries once, with every record id found as a side input."""
+    """Runs missing_entries once, on every record id found (gathered, not a side input, so
+    the DaskRunner does not read the shards again for it: beam_pipelines.gather)."""
 
     def __init__(self, entries: list[VideoEntry], dead: dict[str, dict], records: str, split: int):
         self._entries, self._dead, self._records, self._split = entries, dead, records, split
 
-    def process(self, _, present_ids):
+    def process(self, present_ids: list[str]):
         yield from missing_entries(self._entries, present_ids, self._dead, self._records, self._split)
 
 
@@ -118,11 +120,10 @@ def run_resplit(entries: list[VideoEntry], records: str, output: str, options, *
                  | "SourceShards" >> beam.Create(shards)
                  | "Read" >> ReadAllFromTFRecord()
                  | "Assign" >> beam.ParDo(AssignSubsetDoFn({e.id: e.subset for e in listed}, config.num_shards)))
-        missing = (pipeline
-                   | "Once" >> beam.Create([None])
-                   | "Missing" >> beam.ParDo(
-                       MissingEntriesDoFn(listed, source_dead_letters(records), records, split),
-                       beam.pvalue.AsList(keyed | "Ids" >> beam.Map(_record_id))))
+        missing = (keyed
+                   | "Ids" >> beam.Map(_record_id)
+                   | "GatherIds" >> GatherAll()
+                   | "Missing" >> beam.ParDo(MissingEntriesDoFn(listed, source_dead_letters(records), records, split)))
         failed = ((missing, pipeline | "Unlisted" >> beam.Create(failures)) | "AllFailures" >> beam.Flatten())
         _ = ((keyed, failed)
              | "Write" >> WriteIngestOutputs(output, config, len(entries), info, uuid.uuid4().hex))

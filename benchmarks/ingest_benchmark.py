@@ -155,16 +155,21 @@ def job_entries(root: str, limit: int, passes: int, links: str) -> list[VideoEnt
     return repeated
 
 
-def run_job(entries: list[VideoEntry], root: str, workers: int, size: int, flow: str) -> dict:
+def local_flags(workers: int) -> list[str]:
+    return [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+
+
+def run_job(entries: list[VideoEntry], root: str, beam_flags: list[str], size: int, flow: str) -> dict:
     with tempfile.TemporaryDirectory() as output:
-        options = pipeline_options([f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"])
+        options = pipeline_options(beam_flags)
         summary = run_ingest(entries, output, IngestConfig(flow=flow, size=size, num_shards=2), options,
                              dataset=DATASET, data_format=DATASET, split=1,
                              classes=load_class_names(DATASET, root=root))
     return {key: summary[key] for key in ("inputs", "written", "dead_lettered", "frames", "elapsed_s", "frames_per_s")}
 
 
-def measure_job(entries: list[VideoEntry], root: str, workers: int, size: int, flow: str, repeats: int) -> dict:
+def measure_job(entries: list[VideoEntry], root: str, beam_flags: list[str], size: int, flow: str,
+                repeats: int) -> dict:
     """Whole-job frames/s, raw and with the fixed start-up cost (worker processes
     importing TensorFlow, pipeline setup) taken out by differencing with a 2-video run.
 
@@ -172,7 +177,7 @@ def measure_job(entries: list[VideoEntry], root: str, workers: int, size: int, f
     only ever slows a run down.
     """
     def fastest(videos):
-        return min((run_job(videos, root, workers, size, flow) for _ in range(repeats)),
+        return min((run_job(videos, root, beam_flags, size, flow) for _ in range(repeats)),
                    key=lambda run: run["elapsed_s"])
 
     small, full = fastest(entries[:2]), fastest(entries)
@@ -248,12 +253,27 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def write_results(results: dict, out: str, table) -> dict:
+    """Stamp the load average, write `results` as JSON to `out`, print `table(results)`."""
+    results["load_average_at_end"] = os.getloadavg()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(results, f, indent=2)
+    print(table(results))
+    return results
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data, --out and --size, as every ingest throughput benchmark takes them."""
     parser.add_argument("--data", required=True, help="output folder of python -m beam_pipelines.synth")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--size", type=int, default=0,
                         help="smaller side for throughput runs; 0 keeps the clips' size (synth small: 112)")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(parser)
     parser.add_argument("--videos", type=int, default=8, help="videos for the decode/flow/EPE measurements")
     parser.add_argument("--pairs", type=int, default=60, help="pairs per algorithm for flow timing and EPE")
     parser.add_argument("--tvl1_pairs", type=int, default=3, help="TV-L1 is ~0.9 s per 256x340 pair")
@@ -291,7 +311,7 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="ingest_benchmark_") as links:
         job = job_entries(root, args.job_videos, args.job_passes, links)
         results["job_clips"] = len(job)
-        results["job"] = {w: measure_job(job, root, int(w), args.size, args.job_flow, args.repeats)
+        results["job"] = {w: measure_job(job, root, local_flags(int(w)), args.size, args.job_flow, args.repeats)
                           for w in args.workers.split(",")}
         results["processes"] = measure_process_scaling(job, args.size, args.job_flow)
     if "1" in results["job"]:
@@ -302,12 +322,7 @@ def main(argv=None) -> dict:
                                          / (2 * results["job"]["1"]["steady_frames_per_s"]))
         results["scaling_efficiency_raw"] = (results["job"]["2"]["frames_per_s"]
                                              / (2 * results["job"]["1"]["frames_per_s"]))
-    results["load_average_at_end"] = os.getloadavg()
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
-    print(markdown(results))
-    return results
+    return write_results(results, args.out, markdown)
 
 
 if __name__ == "__main__":

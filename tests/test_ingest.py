@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest import run_ingest
 from beam_pipelines.ingest_transforms import (
-    DEAD_LETTER_FILE, FAILED, IngestConfig, IngestFailure, IngestVideos, WriteIngestOutputs,
+    DEAD_LETTER_FILE, IngestConfig, IngestFailure, IngestVideos, WriteIngestOutputs,
     finalize_outputs, ingest_video, shard_index, write_shard)
 from beam_pipelines.options import LOCAL_RUNNER, pipeline_options
 from media.flow import FlowEstimator
@@ -179,9 +179,9 @@ def test_each_bad_input_names_its_stage_and_reason(dataset):
 def test_ingest_transform_tags_failures_and_keys_records_by_stable_shard(dataset):
     good, bad_path = dataset["good"][:2], next(p for p in dataset["bad"] if p.endswith("empty.avi"))
     with test_pipeline.TestPipeline(runner=LOCAL_RUNNER) as pipeline:
-        out = (pipeline | beam.Create(good + [entry(bad_path)]) | IngestVideos(CONFIG))
-        keys = out.records | "Keys" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][2]))
-        failed = out[FAILED] | "Failed" >> beam.Map(lambda d: (d["path"], d["stage"], d["reason"]))
+        records, failures = (pipeline | beam.Create(good + [entry(bad_path)]) | IngestVideos(CONFIG))
+        keys = records | "Keys" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][2]))
+        failed = failures | "Failed" >> beam.Map(lambda d: (d["path"], d["stage"], d["reason"]))
         assert_that(keys, equal_to([(("train", shard_index(e.id, 2)), e.id, 6) for e in good]), label="records")
         assert_that(failed, equal_to([(bad_path, "decode", "file is empty (0 bytes)")]), label="failed")
 
@@ -297,9 +297,9 @@ def test_lost_inputs_fail_the_job_before_any_shard_is_published(dataset, tmp_pat
     good = dataset["good"][:2]
     with pytest.raises(Exception, match="some videos were lost"):
         with beam.Pipeline(options=pipeline_options(IN_MEMORY)) as pipeline:
-            out = pipeline | beam.Create(good) | IngestVideos(CONFIG)
+            ingested = pipeline | beam.Create(good) | IngestVideos(CONFIG)
             # Claim one more input than was fed in: the finaliser must refuse to publish.
-            _ = (out.records, out[FAILED]) | WriteIngestOutputs(str(tmp_path), CONFIG, 3, {}, "crash")
+            _ = ingested | WriteIngestOutputs(str(tmp_path), CONFIG, 3, {}, "crash")
     with pytest.raises(FileNotFoundError):
         list_shards(str(tmp_path), "train")
     assert os.listdir(tmp_path / ".tmp-crash")  # written shards stay under the temp name only
