@@ -10,7 +10,7 @@ import tensorflow as tf
 from tests.test_train_support import REPO, dataset_info, python
 from tfx_models import config as config_lib
 from tfx_models.losses import classification_loss
-from tfx_models.train import train
+from tfx_models.training.loop import train
 
 CLASSES, BATCH, CROP = 3, 12, 32
 
@@ -91,10 +91,11 @@ def checkpoint_weights(prefix) -> dict:
 RESUME_SCRIPT = r"""
 import os, signal, sys
 import numpy as np, tensorflow as tf
+
 from tests.test_train_support import dataset_info
 from tests.test_train_learns import config
-from tfx_models import checkpointing
-from tfx_models.train import train
+from tfx_models.runs import checkpoints as checkpointing
+from tfx_models.training.loop import train
 
 run_dir, kill_at, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 write_manifest = checkpointing.write_manifest
