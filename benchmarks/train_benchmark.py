@@ -19,7 +19,7 @@ import tempfile
 import tensorflow as tf
 
 from tfx_models import config as config_lib
-from tfx_models.kinds.two_stream import input_shape
+from tfx_models.backbones.towers import input_shape
 from tfx_models.training.strategies import make_strategy, split_cpu
 from tfx_models.training.loop import train
 

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from tfx_models import config as config_lib
-from tfx_models.kinds.amplification import FlowGate, LearnedGate, build_amplified, build_m_fusion, initialise_copies
-from tfx_models.kinds.conv_fusion import build_towers, load_stream_weights
+from tfx_models.backbones.towers import build_towers
+from tfx_models.kinds.amplification import build_amplified, build_m_fusion, initialise_copies
+from tfx_models.kinds.conv_fusion import load_stream_weights
+from tfx_models.layers.gates import FlowGate, LearnedGate
 from tfx_models.kinds.two_stream import build_model
 
 CROP, LENGTH, WIDTH, CLASSES = 64, 2, 0.125, {"toy": 4}  # 64 px: conv5 is 3x3, a map to gate

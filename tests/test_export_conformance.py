@@ -45,7 +45,8 @@ def multi_task_model() -> keras.Model:
 
 
 def conv_fusion_model(snippets: int = 1, mode: str = "2d_conv_2d_pool", keep_temporal: bool = True):
-    from tfx_models.kinds.conv_fusion import build_conv_fusion, build_towers
+    from tfx_models.backbones.towers import build_towers
+    from tfx_models.kinds.conv_fusion import build_conv_fusion
 
     keras.utils.set_random_seed(4)
     towers = build_towers(crop_size=32, length=2, width=0.125)
@@ -57,8 +58,8 @@ GATED_CROP = 64  # conv5 of a CNN-M at 64 px is 3x3: a gate with a map to vary o
 
 
 def amplified_model():
+    from tfx_models.backbones.towers import build_towers
     from tfx_models.kinds.amplification import build_amplified
-    from tfx_models.kinds.conv_fusion import build_towers
 
     keras.utils.set_random_seed(6)
     towers = build_towers(crop_size=GATED_CROP, length=2, width=0.125)
@@ -67,8 +68,8 @@ def amplified_model():
 
 
 def m_fusion_model(layer: str, combine: bool):
+    from tfx_models.backbones.towers import build_towers
     from tfx_models.kinds.amplification import build_m_fusion
-    from tfx_models.kinds.conv_fusion import build_towers
 
     keras.utils.set_random_seed(7)
     towers = build_towers(crop_size=GATED_CROP, length=2, width=0.125)

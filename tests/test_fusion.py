@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tfx_models.layers import fusion as fl, time as time_layers
-from tfx_models.kinds.conv_fusion import build_conv_fusion, build_towers, load_stream_weights
+from tfx_models.backbones.towers import build_towers
+from tfx_models.kinds.conv_fusion import build_conv_fusion, load_stream_weights
 from tfx_models.kinds.two_stream import build_model, two_stream_model
 from tfx_models.backbones.towers import build_tower
 

@@ -8,7 +8,8 @@ import pytest
 from tests.test_conv_fusion_runs import SMALL, stream_run
 from tests.test_train_support import write_records
 from tfx_models import config as config_lib
-from tfx_models.kinds.two_stream import build_model_from_config, weighted_layers
+from tfx_models.backbones.weights import weighted_layers
+from tfx_models.kinds.two_stream import build_model_from_config
 from tfx_models.runs import load_model_from_run
 from tfx_models.export.tower import main, save_tower
 

@@ -53,7 +53,7 @@ def cross_entropy_heads(heads: dict[str, int | None]) -> LossFn:
 
 
 def classification_loss(tasks: list[str]) -> LossFn:
-    """The paper's loss for a model built with tfx_models.models.build_model over `tasks`."""
+    """The paper's loss for a model built with tfx_models.kinds.two_stream.build_model over `tasks`."""
     if len(tasks) == 1:
         return cross_entropy_heads({"logits": None})
     return cross_entropy_heads({f"logits_{t}": i for i, t in enumerate(tasks)})

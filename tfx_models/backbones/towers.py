@@ -4,7 +4,7 @@ A tower is a keras.Model whose output is a dict: "conv1".."conv5" (and "fc6",
 "fc7" for CNN-M) plus "features", the vector a classifier head reads. Later
 fusion models tap the intermediate maps from that dict without rebuilding the
 tower. Every tower takes raw input (pixels 0..255 or flow in pixels) and
-normalises inside with tfx_models.layers.InputScaling.
+normalises inside with tfx_models.layers.common.InputScaling.
 """
 from __future__ import annotations
 

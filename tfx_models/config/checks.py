@@ -5,9 +5,8 @@ helpers here are what those checks share.
 """
 from __future__ import annotations
 
-from media.stacking import STACKINGS
-from tfx_models.config.sections import (ARCHITECTURES, CLIP_ARCHITECTURES, INITS, PRECISIONS, STRATEGIES, STREAMS,
-                                        ExperimentConfig)
+from media.stacking import STACKINGS, STREAMS
+from tfx_models.config.sections import ARCHITECTURES, CLIP_ARCHITECTURES, INITS, PRECISIONS, STRATEGIES, ExperimentConfig
 
 
 def choice(key: str, value, allowed) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STREAMS = ("spatial", "temporal")
 ARCHITECTURES = ("cnn_m_2048", "vgg16", "resnet50")
 # 3D ConvNets on clips of data.snippets frames (kinds s3d and d3d; tfx_models.kinds.clip).
 CLIP_ARCHITECTURES = ("s3d_g", "i3d_cnn_m")
@@ -53,7 +52,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    # What is built, trained, evaluated and served: a key of tfx_models.model_kinds.KINDS.
+    # What is built, trained, evaluated and served: a kind registered in tfx_models/kinds/ (tfx_models.registry).
     kind: str = "stream"
     architecture: str = "cnn_m_2048"
     width: float = 1.0  # multiplies conv filters and fc units (CNN-M) for small machines
@@ -72,7 +71,11 @@ class ModelConfig:
 
 @dataclass
 class FusionConfig:
-    """Where and how two towers are fused (kind conv_fusion; Feichtenhofer et al. 2016)."""
+    """The two-tower kinds' section: where and how conv_fusion fuses the towers (Feichtenhofer et al.
+    2016), and what every two-tower kind (conv_fusion, amplified, m_fusion) shares: the runs that
+    initialise the towers, frozen trunks, keeping the temporal stream. The key stays `fusion` so
+    old run directories load; fusion *layers* are tfx_models.layers.fusion, late fusion of two
+    streams' scores is tfx_models.evaluation.late_fusion."""
 
     type: str = "conv"
     layer: str = "conv5"

@@ -3,7 +3,7 @@
     python -m tfx_models.save_tower --run out/pretrain/runs/pretrain --out out/pretrain/tower.weights.h5
 
 Table 1a starts the spatial net from a network pre-trained on another task. `model.weights`
-takes a local `.weights.h5` of an RGB CNN-M tower (towers.build_tower loads it into a fresh
+takes a local `.weights.h5` of an RGB CNN-M tower (backbones.towers.build_tower loads it into a fresh
 tower of the same width), so a run trained on any appearance task becomes that file here,
 and a real ImageNet CNN-M file in the same format drops in where one can be had. The file
 holds the tower only: the run's classifier head stays behind, and a model built on the file

@@ -39,7 +39,7 @@ Outputs per task suffix s ('' for one task, as tfx_models.kinds.two_stream):
   and `probabilities{s}` = the average of the three softmax scores.
 Sub-models are named as conv_fusion's ("spatial", "temporal" up to the gate or
 fusion point, "spatial_top", "temporal_top" after it), so
-conv_fusion.load_stream_weights fills them from single-stream runs. A combined
+kinds.conv_fusion.load_stream_weights fills them from single-stream runs. A combined
 m-fusion at conv5 holds a copy of the spatial top for its product path
 ("m_fusion_top", layers "m_fusion_<name>"), which initialise_copies fills.
 """

@@ -82,7 +82,7 @@ def build_conv_fusion(spatial: keras.Model, temporal: keras.Model, *, num_classe
                       conv_init: str = "identity", name: str = "conv_fusion") -> keras.Model:
     """The fused two-tower model (output contract in the module docstring).
 
-    spatial, temporal: towers from towers.build_tower named "spatial" and
+    spatial, temporal: towers from backbones.towers.build_tower named "spatial" and
     "temporal", best from build_towers (unique variable paths). Their layers are
     shared with the returned model, not copied. train_from_fusion freezes both
     towers up to the fusion point (the paper trains the fusion layers and what
@@ -161,7 +161,7 @@ def build_conv_fusion(spatial: keras.Model, temporal: keras.Model, *, num_classe
 
 
 def load_stream_weights(fused: keras.Model, stream_model: keras.Model, stream: str) -> list[str]:
-    """Copies a single-stream model's weights (models.build_model: tower nested as "tower")
+    """Copies a single-stream model's weights (kinds.two_stream.build_model: tower nested as "tower")
     into the matching tower of a fused model, layer by layer by name. Returns what it copied.
 
     The tower's layers go into the sub-models "<stream>" and "<stream>_top"; the

@@ -241,7 +241,7 @@ class SpatioTemporalMaxPooling(keras.layers.Layer):
 
     The time window is the whole clip (the paper's pool of W' x H' x T), so the
     time axis collapses. ceil_mode zero-pads bottom/right like
-    tfx_models.layers.CeilModePadding (Caffe's rounding; inputs are post-ReLU, so
+    tfx_models.layers.common.CeilModePadding (Caffe's rounding; inputs are post-ReLU, so
     the zeros never win). pool_size (1, 1) pools over time only. A rank-4 input
     is one snippet and gets plain 2D pooling.
     """
