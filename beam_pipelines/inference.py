@@ -13,8 +13,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from tfx_models.export_contract import DEFAULT_SIGNATURE, resolve_export
-from tfx_models.saved_model_runner import SavedModelRunner
+from tfx_models.export.contract import DEFAULT_SIGNATURE, resolve_export
+from tfx_models.export.runner import SavedModelRunner
 
 
 def average_scores(runner: SavedModelRunner, signature: str, inputs: dict[str, np.ndarray],

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, help="output folder (local or gs://)")
     parser.add_argument("--flow", default="dis_medium", choices=ALGORITHMS + tuple(ALIASES),
                         help="optical flow algorithm (dis = dis_fast); the default, dis_medium, is the "
-                             "README's flow study's pick")
+                             "flow study's pick (docs/ingest.md)")
     parser.add_argument("--bidirectional", action="store_true", help="also store backward flow")
     parser.add_argument("--size", type=int, default=256, help="smaller side in pixels; 0 keeps the source size")
     parser.add_argument("--stride", type=int, default=1, help="keep every Nth frame")

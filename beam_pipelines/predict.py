@@ -28,8 +28,8 @@ from beam_pipelines.ingest_transforms import local_file
 from beam_pipelines.options import is_dask, pipeline_options, quiet_beam_logs
 from media.flow import FlowEstimator
 from media.video import VideoDecodeError
-from tfx_models.export_contract import Preprocessing, read_preprocessing
-from tfx_models.video_inputs import UnusableVideoError, video_test_inputs
+from tfx_models.export.contract import Preprocessing, read_preprocessing
+from tfx_models.data.video_file import UnusableVideoError, video_test_inputs
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
 DEAD_LETTER = "dead_letter"

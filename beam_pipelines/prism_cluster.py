@@ -6,7 +6,7 @@ control and data channels, SDK harness in another process), not in-process.
 Why Prism and not Flink: Beam's Flink runner needs the job server jar
 `org.apache.beam:beam-runners-flink-<flink>-job-server`, and the Maven Central served
 to these machines refuses Beam's Flink and Spark runner artifacts at every version
-(README, "Runners").  Prism is Beam's own portable runner, written in Go; `make prism` builds it
+(docs/runners.md).  Prism is Beam's own portable runner, written in Go; `make prism` builds it
 with `go install` from the Go module proxy at our Beam version.
 
     make prism                                         # .cache/prism/prism-<beam version>

@@ -28,9 +28,9 @@ import numpy as np
 
 from beam_pipelines.datasets import load_entries
 from media.flow import FlowEstimator
-from tfx_models.export_contract import DEFAULT_SIGNATURE, read_preprocessing, resolve_export
-from tfx_models.saved_model_runner import SavedModelRunner
-from tfx_models.video_inputs import video_test_inputs
+from tfx_models.export.contract import DEFAULT_SIGNATURE, read_preprocessing, resolve_export
+from tfx_models.export.runner import SavedModelRunner
+from tfx_models.data.video_file import video_test_inputs
 
 MODEL_SPEC = re.compile(r"^(?P<label>[^=]+)=(?P<path>.+)@(?P<clips>\d+)x(?P<crops>\d+)$")
 

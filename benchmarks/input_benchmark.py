@@ -4,7 +4,7 @@
 
 Training rows time `train_dataset` batches after a warm-up (spatial, then each
 temporal input configuration the records support); the test row times
-`video_test_inputs` (num_frames x crops inputs per video, both streams).
+`record_test_inputs` (num_frames x crops inputs per video, both streams).
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import os
 import time
 
 from media.shards import read_dataset_info
-from tfx_models.input_pipeline import train_dataset, video_test_inputs
+from tfx_models.data.pipeline import train_dataset
+from tfx_models.data.test_clips import record_test_inputs
 
 WARMUP_BATCHES = 2
 
@@ -43,7 +44,7 @@ def time_training(sources, stream, *, batch_size: int, batches: int, **options) 
 
 def time_test_inputs(record_dir: str, *, videos: int, num_frames: int, crops: int, crop_size: int,
                      length: int) -> dict:
-    iterator = video_test_inputs(record_dir, "test", ("spatial", "temporal"), num_frames=num_frames,
+    iterator = record_test_inputs(record_dir, "test", ("spatial", "temporal"), num_frames=num_frames,
                                  crops=crops, crop_size=crop_size, length=length)
     next(iterator)  # warm-up: imports, first shard open
     start = time.perf_counter()

@@ -26,10 +26,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from tfx_models.export_contract import Preprocessing
-from tfx_models.export import export_model
-from tfx_models.models import build_model
-from tfx_models.saved_model_runner import SavedModelRunner
+from tfx_models.export.contract import Preprocessing
+from tfx_models.export.saved_model import export_model
+from tfx_models.kinds.two_stream import build_model
+from tfx_models.export.runner import SavedModelRunner
 
 MODEL = "bench"
 

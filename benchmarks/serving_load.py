@@ -42,8 +42,8 @@ from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from media.records import encode_record
-from tfx_models.export_contract import Preprocessing
-from tfx_models.export import export_model
+from tfx_models.export.contract import Preprocessing
+from tfx_models.export.saved_model import export_model
 
 MODEL = "load"
 CLASSES = ("a", "b", "c", "d")

@@ -5,7 +5,7 @@
 
 With --synthetic the input is random tensors already in memory, which measures the
 model and loop alone; otherwise it reads data.records and measures the whole path
-through tfx_models.input_pipeline. The first log window (graph
+through tfx_models.data.pipeline. The first log window (graph
 tracing) is excluded. Prints one JSON line.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ import tempfile
 import tensorflow as tf
 
 from tfx_models import config as config_lib
-from tfx_models.models import input_shape
-from tfx_models.strategy import make_strategy, split_cpu
-from tfx_models.train import train
+from tfx_models.backbones.towers import input_shape
+from tfx_models.training.strategies import make_strategy, split_cpu
+from tfx_models.training.loop import train
 
 
 def synthetic_dataset_fn(config: config_lib.ExperimentConfig, num_classes: int):

@@ -1,7 +1,7 @@
 """Classify a video file with a served two-stream export (TF Serving or serving.server).
 
 Reads the export's preprocessing constants from its `metadata` signature,
-builds the test batch locally (tfx_models.video_inputs: the ingest job's decode,
+builds the test batch locally (tfx_models.data.video_file: the ingest job's decode,
 flow and storage loss, then media.stacking's 25-frame x 10-crop protocol),
 sends it in chunks over gRPC Predict (or TF Serving's REST API) and prints the
 top classes of the scores averaged over all inputs.
@@ -15,15 +15,18 @@ import sys
 import urllib.error
 import urllib.request
 
-import grpc
-import numpy as np
-import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
 
-from media.video import VideoDecodeError
-from serving.decoding import DEFAULT_MAX_ROWS
-from tfx_models.export_contract import DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE, Preprocessing
-from tfx_models.video_inputs import video_test_inputs
+import grpc  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc  # noqa: E402
+
+from media.video import VideoDecodeError  # noqa: E402
+from serving.decoding import DEFAULT_MAX_ROWS  # noqa: E402
+from tfx_models.data.video_file import video_test_inputs  # noqa: E402
+from tfx_models.export.contract import (DEFAULT_SIGNATURE, METADATA_PROBE, METADATA_SIGNATURE,  # noqa: E402
+                                        Preprocessing)
 
 DEFAULT_CHUNK_BYTES = 32 << 20
 
@@ -166,7 +169,7 @@ def parse_args(argv=None):
                         help="split the test batch into requests of at most this many MiB of tensors")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    return parser.parse_args(argv)
+    return cli.add_flags(parser).parse_args(argv)
 
 
 def main(argv=None) -> int:
@@ -197,4 +200,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -20,8 +20,8 @@ from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from serving.errors import invalid, not_found
-from tfx_models.export_contract import version_dirs
-from tfx_models.saved_model_runner import SavedModelRunner
+from tfx_models.export.contract import version_dirs
+from tfx_models.export.runner import SavedModelRunner
 
 LOG = logging.getLogger(__name__)
 # A version still being copied in fails to load; retry it on later polls, then give up (as TF Serving).

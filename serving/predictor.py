@@ -21,7 +21,7 @@ from serving.batching import Batcher
 from serving.decoding import RequestLimits
 from serving.errors import ServingError, exhausted, invalid
 from serving.model_store import ModelStore, Servable, Signature
-from tfx_models.export_contract import DEFAULT_SIGNATURE
+from tfx_models.export.contract import DEFAULT_SIGNATURE
 
 log = logging.getLogger(__name__)
 

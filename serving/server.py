@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
 from serving.batching import Batcher, BatchingParameters
 from serving.decoding import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_ROWS, RequestLimits
 from serving.grpc_service import add_services
@@ -140,7 +141,7 @@ def parse_args(argv=None):
     parser.add_argument("--max_concurrent_requests", type=int, default=16, help="requests run at once")
     parser.add_argument("--max_queued_requests", type=int, default=64,
                         help="requests that may wait; beyond that RESOURCE_EXHAUSTED / HTTP 429")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     if bool(args.model_config_file) == bool(args.model_base_path):
         parser.error("give either --model_config_file or --model_base_path (with --model_name)")
     if args.model_base_path and not args.model_name:
@@ -189,4 +190,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from tfx_models import config as config_lib
-from tfx_models.amplification import FlowGate, LearnedGate, build_amplified, build_m_fusion, initialise_copies
-from tfx_models.conv_fusion import build_towers, load_stream_weights
-from tfx_models.models import build_model
+from tfx_models.backbones.towers import build_towers
+from tfx_models.kinds.amplification import build_amplified, build_m_fusion, initialise_copies
+from tfx_models.kinds.conv_fusion import load_stream_weights
+from tfx_models.layers.gates import FlowGate, LearnedGate
+from tfx_models.kinds.two_stream import build_model
 
 CROP, LENGTH, WIDTH, CLASSES = 64, 2, 0.125, {"toy": 4}  # 64 px: conv5 is 3x3, a map to gate
 
@@ -170,18 +172,19 @@ def config_with(*assignments):
 
 
 def test_kind_options_are_checked_naming_the_key():
-    from tfx_models import model_kinds
+    from tfx_models import kinds
 
+    # Each kind checks the sections it reads when it is looked up for a config (kinds.kind_of).
     with pytest.raises(ValueError, match="amplification.gate='optical'"):
-        config_with("model.kind=amplified", "amplification.gate=optical")
+        kinds.kind_of(config_with("model.kind=amplified", "amplification.gate=optical"))
     with pytest.raises(ValueError, match="amplification.epsilon"):
-        config_with("model.kind=amplified", "amplification.epsilon=0")
+        kinds.kind_of(config_with("model.kind=amplified", "amplification.epsilon=0"))
     small = ["data.crop_size=32", "data.length=2", "model.width=0.125"]
     with pytest.raises(ValueError, match="fusion.layer='conv3': m_fusion fuses at one of"):
-        model_kinds.get("m_fusion").build(config_with("model.kind=m_fusion", "fusion.layer=conv3", *small), CLASSES)
+        kinds.kind_of(config_with("model.kind=m_fusion", "fusion.layer=conv3", *small))
     with pytest.raises(ValueError, match="data.snippets=3, expected 1"):
-        model_kinds.get("amplified").build(config_with("model.kind=amplified", "data.snippets=3", *small), CLASSES)
+        kinds.kind_of(config_with("model.kind=amplified", "data.snippets=3", *small))
     config = config_with("model.kind=amplified", "fusion.temporal_run=/runs/t", *small)
-    model = model_kinds.get("amplified").build(config, CLASSES)
+    model = kinds.get("amplified").build(config, CLASSES)
     with pytest.raises(ValueError, match="flow gate without fusion.keep_temporal has no temporal tower"):
-        model_kinds.get("amplified").initialise(model, config)
+        kinds.get("amplified").initialise(model, config)

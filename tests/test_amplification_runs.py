@@ -7,7 +7,7 @@ import pytest
 from tests.test_conv_fusion_runs import SMALL, stream_run
 from tests.test_train_support import write_records
 from tfx_models import config as config_lib, runs
-from tfx_models.train import train
+from tfx_models.training.loop import train
 
 GATED = ["data.crop_size=64"]  # conv5 is 3x3 at 64 px: a map for the gate to vary over
 
@@ -38,7 +38,7 @@ def test_the_gate_trains_on_frozen_towers_from_the_stream_runs(amplified_run):
 
 
 def test_evaluate_labels_the_amplified_row(amplified_run, tmp_path):
-    from tfx_models.evaluate import evaluate_runs
+    from tfx_models.evaluation.protocol import evaluate_runs
 
     result = evaluate_runs([], [], str(tmp_path / "eval"), others=[amplified_run["amplified"]], subset="test",
                            num_frames=2, crops=1, batch_size=50, svm=False, svm_frames=2, svm_crops=1, svm_c=1.0)
@@ -51,8 +51,8 @@ def test_amplified_export_runs_in_the_cpp_loader_as_in_memory(amplified_run, tmp
     import tensorflow as tf
 
     from media.shards import iter_records
-    from tfx_models import export
-    from tfx_models.saved_model_runner import SavedModelRunner
+    from tfx_models.export import saved_model as export
+    from tfx_models.export.runner import SavedModelRunner
 
     assert export.main(["--run_dir", amplified_run["amplified"], "--base", str(tmp_path), "--name", "amp"]) == 0
     runner = SavedModelRunner(str(tmp_path / "amp" / "1"))
@@ -67,7 +67,7 @@ def test_amplified_export_runs_in_the_cpp_loader_as_in_memory(amplified_run, tmp
 
 
 def test_visualize_gate_writes_a_png(amplified_run, tmp_path):
-    from tfx_models import visualize_gate
+    from tfx_models.evaluation import gate_pictures as visualize_gate
 
     out = str(tmp_path / "gate.png")
     assert visualize_gate.run(["--run", amplified_run["amplified"], "--index", "1", "--clips", "2", "--clip", "1",

@@ -1,7 +1,7 @@
-"""benchmarks.amplification_table: late combinations, the poster-shaped tables and recall by cue."""
+"""results.amplification_table: late combinations, the poster-shaped tables and recall by cue."""
 import numpy as np
 
-from benchmarks.amplification_table import COMBINATIONS, RUNS, summarise, tables
+from results.amplification_table import COMBINATIONS, RUNS, summarise, tables
 from beam_pipelines.synth.classes import classes_of
 
 

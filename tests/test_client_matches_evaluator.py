@@ -11,9 +11,9 @@ from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest_transforms import IngestConfig, ingest_video
 from media.flow import FlowEstimator
 from tests.test_serving_fixtures import preprocessing, write_test_video
-from tfx_models.input_pipeline import _lazy_video
+from tfx_models.data.test_clips import lazy_video
 from media.stacking import evaluation_batch
-from tfx_models.video_inputs import video_test_inputs
+from tfx_models.data.video_file import video_test_inputs
 
 
 @pytest.mark.parametrize("joint,bidirectional", [(False, False), (False, True), (True, False)])
@@ -24,7 +24,7 @@ def test_client_batch_equals_the_evaluators_batch_from_the_ingested_record(tmp_p
                           jpeg_quality=prep.jpeg_quality, flow_bound=prep.flow_bound)
     entry = VideoEntry(path=video, label=0, label_name="a", subset="test", group="g", dataset="toy")
     record = ingest_video(entry, config, FlowEstimator(prep.flow_algorithm)).record
-    _, frames, flow, backward = _lazy_video(record, "ingested")
+    _, frames, flow, backward = lazy_video(record, "ingested")
     evaluator = evaluation_batch(frames, flow, backward, joint=prep.joint, snippets=prep.snippets,
                                  snippet_stride=prep.snippet_stride, streams=prep.streams, num_frames=5, crops=10,
                                  crop_size=prep.crop_size, length=prep.length, stacking=prep.stacking,

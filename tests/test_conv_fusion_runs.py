@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from tests.test_train_support import QUIET_ENV, REPO, kill_after_checkpoint, write_records
-from tfx_models import checkpointing, config as config_lib, runs
-from tfx_models.train import train
+from tfx_models import config as config_lib, runs
+from tfx_models.runs import checkpoints as checkpointing
+from tfx_models.training.loop import train
 
 SMALL = ["data.crop_size=32", "data.length=2", "model.width=0.125", "train.batch_size=4", "train.log_every=5"]
 
@@ -69,7 +70,7 @@ def test_frozen_towers_keep_the_single_stream_weights(fused_run):
 
 
 def test_evaluate_gives_the_fused_run_joint_inputs(fused_run, tmp_path):
-    from tfx_models.evaluate import evaluate_runs
+    from tfx_models.evaluation.protocol import evaluate_runs
 
     result = evaluate_runs([fused_run["spatial"]], [fused_run["temporal"]], str(tmp_path / "eval"),
                            others=[fused_run["fused"]], subset="test", num_frames=2, crops=2, batch_size=50,
@@ -82,8 +83,8 @@ def test_evaluate_gives_the_fused_run_joint_inputs(fused_run, tmp_path):
 
 def test_fused_export_runs_in_the_cpp_loader(fused_run, tmp_path):
     from media.shards import iter_records
-    from tfx_models import export
-    from tfx_models.saved_model_runner import SavedModelRunner
+    from tfx_models.export import saved_model as export
+    from tfx_models.export.runner import SavedModelRunner
 
     assert export.main(["--run_dir", fused_run["fused"], "--base", str(tmp_path), "--name", "fused"]) == 0
     runner = SavedModelRunner(str(tmp_path / "fused" / "1"))

@@ -6,11 +6,11 @@ import pytest
 import tensorflow as tf
 
 from media.stacking import clip_starts, joint_test_batch
-from tfx_models import config as config_lib, model_kinds
-from tfx_models.distillation import distance, distillation_loss
-from tfx_models.inflation import inflate_kernel, inflate_tower
-from tfx_models.s3d import FeatureGating, build_s3d_g, separable_unit
-from tfx_models.towers import build_tower
+from tfx_models import config as config_lib, kinds
+from tfx_models.kinds.d3d import distance, distillation_loss
+from tfx_models.backbones.inflation import inflate_kernel, inflate_tower
+from tfx_models.backbones.s3d import FeatureGating, build_s3d_g, separable_unit
+from tfx_models.backbones.towers import build_tower
 
 
 def test_s3d_g_maps_have_the_strides_and_widths_of_its_blocks():
@@ -144,7 +144,7 @@ def tiny_d3d_config(*overrides):
 
 def test_the_teacher_gets_no_gradient_and_keeps_its_weights_through_a_training_step():
     config = tiny_d3d_config()
-    kind = model_kinds.kind_of(config)
+    kind = kinds.kind_of(config)
     model = kind.build(config, {"toy": 3})
     teacher, student = model.get_layer("teacher"), model.get_layer("student")
     teacher_ids = {id(v) for v in teacher.weights}
@@ -173,9 +173,9 @@ def test_the_teacher_gets_no_gradient_and_keeps_its_weights_through_a_training_s
 
 def test_weight_zero_is_refused_pointing_at_the_student_kind():
     with pytest.raises(ValueError, match="distill.weight=0.0.*model.kind=s3d"):
-        tiny_d3d_config("distill.weight=0")
+        kinds.kind_of(tiny_d3d_config("distill.weight=0"))
     with pytest.raises(ValueError, match="data.snippets=1"):
-        tiny_d3d_config("data.snippets=1")
+        kinds.kind_of(tiny_d3d_config("data.snippets=1"))
 
 
 def test_rgb_clips_spread_over_all_frames_and_need_no_flow():
@@ -204,8 +204,8 @@ def test_the_record_signature_takes_the_rgb_clips_of_the_numpy_sampler():
     """In-graph (the export's predict_records) and NumPy (evaluator, client) pick the same frames and crop."""
     from media.records import decode_record
     from media.stacking import evaluation_batch
-    from tfx_models.export import ServingSignatures
-    from tfx_models.export_contract import Preprocessing
+    from tfx_models.export.saved_model import ServingSignatures
+    from tfx_models.export.contract import Preprocessing
 
     inputs = keras.Input((3, 16, 16, 3), name="rgb")
     logits = keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling3D()(inputs))
@@ -228,7 +228,7 @@ def test_the_record_signature_takes_the_rgb_clips_of_the_numpy_sampler():
 
 def test_a_2d_temporal_stream_teacher_scores_every_snippet_and_averages_its_logits():
     config = tiny_d3d_config("distill.teacher_architecture=cnn_m_2048", "data.length=2", "data.crop_size=48")
-    model = model_kinds.kind_of(config).build(config, {"toy": 3})
+    model = kinds.kind_of(config).build(config, {"toy": 3})
     teacher = model.get_layer("teacher")
     assert list(model.input["flow"].shape) == [None, 4, 48, 48, 4] and list(teacher.input["flow"].shape) == [
         None, 48, 48, 4]

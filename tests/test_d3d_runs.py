@@ -10,8 +10,8 @@ from media.flow import FlowEstimator
 from media.shards import iter_records
 from tests.test_train_support import REPO, write_records
 from tests.test_serving_fixtures import write_test_video
-from tfx_models import config as config_lib, model_kinds, runs
-from tfx_models.train import train
+from tfx_models import config as config_lib, kinds, runs
+from tfx_models.training.loop import train
 
 # The inflated CNN-M keeps the traced graphs small (S3D-G's export is checked in test_export_conformance).
 TINY = ["model.architecture=i3d_cnn_m", "distill.teacher_architecture=i3d_cnn_m", "data.crop_size=32", "model.width=0.125", "distill.teacher_width=0.125", "data.snippets=4",
@@ -51,7 +51,7 @@ def test_the_d3d_run_trained_its_student_against_the_teacher_runs_frozen_weights
             compared += 1
     assert compared == len(frozen.weights) > 10
     keras.utils.set_random_seed(config.train.seed)  # what train() built before its first step
-    initial = model_kinds.kind_of(config).build(config, {"tiny": 3}).get_layer("student")
+    initial = kinds.kind_of(config).build(config, {"tiny": 3}).get_layer("student")
     student = trained.get_layer("student")
     assert not np.array_equal(student.get_layer("logits").get_weights()[0], initial.get_layer("logits").get_weights()[0])
 
@@ -69,7 +69,7 @@ def test_a_teacher_run_of_other_inputs_is_refused_naming_the_setting(d3d_runs, t
 
 
 def test_evaluate_scores_the_student_on_rgb_clips_and_its_late_fusion_with_the_teacher(d3d_runs, tmp_path):
-    from tfx_models.evaluate import evaluate_runs
+    from tfx_models.evaluation.protocol import evaluate_runs
 
     result = evaluate_runs([d3d_runs["d3d"]], [d3d_runs["teacher"]], str(tmp_path / "eval"), subset="test",
                            num_frames=2, crops=1, batch_size=50, svm=False, svm_frames=2, svm_crops=1, svm_c=1.0)
@@ -82,7 +82,7 @@ def test_evaluate_scores_the_student_on_rgb_clips_and_its_late_fusion_with_the_t
 
 @pytest.fixture(scope="module")
 def student_export(d3d_runs):
-    from tfx_models import export
+    from tfx_models.export import saved_model as export
 
     base = d3d_runs["root"] / "models"
     assert export.main(["--run_dir", d3d_runs["d3d"], "--base", str(base), "--name", "d3d"]) == 0
@@ -90,8 +90,8 @@ def student_export(d3d_runs):
 
 
 def test_the_export_is_rgb_only_and_reloads_to_the_in_memory_scores(d3d_runs, student_export):
-    from tfx_models.export_contract import read_preprocessing
-    from tfx_models.saved_model_runner import SavedModelRunner
+    from tfx_models.export.contract import read_preprocessing
+    from tfx_models.export.runner import SavedModelRunner
 
     path = str(student_export / "d3d" / "1")
     runner = SavedModelRunner(path)
@@ -120,8 +120,8 @@ def test_client_and_beam_predict_classify_videos_without_optical_flow(d3d_runs, 
     from beam_pipelines import predict
     from serving.client import GrpcTransport, classify
     from serving.server import EmbeddedServer, ServerOptions
-    from tfx_models.export_contract import read_preprocessing
-    from tfx_models.video_inputs import video_test_inputs
+    from tfx_models.export.contract import read_preprocessing
+    from tfx_models.data.video_file import video_test_inputs
 
     videos = tmp_path / "videos"
     videos.mkdir()

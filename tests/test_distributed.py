@@ -17,11 +17,12 @@ TRAIN_SCRIPT = """
 import sys
 import keras
 import numpy as np
+
 from tests.test_train_support import dataset_info, fixed_dataset_fn
 from tfx_models import config as config_lib
-from tfx_models.models import build_model_from_config
-from tfx_models.strategy import is_chief, make_strategy, split_cpu
-from tfx_models.train import train
+from tfx_models.kinds.two_stream import build_model_from_config
+from tfx_models.training.strategies import is_chief, make_strategy, split_cpu
+from tfx_models.training.loop import train
 
 name, run_dir, out = sys.argv[1:4]
 if name == "mirrored":

@@ -13,7 +13,10 @@ from serving.client import NonFiniteScores, predict_video_inputs
 from tests.test_serving_fixtures import preprocessing, stream_model
 from tests.test_train import run_small, small_config
 from tests.test_train_support import QUIET_ENV, REPO, write_records
-from tfx_models import checkpointing, divergence, export, runs
+from tfx_models import runs
+from tfx_models.runs import checkpoints as checkpointing
+from tfx_models.training import divergence
+from tfx_models.export import saved_model as export
 
 DEMO = "tfx_models/experiments/demo_spatial.py"
 # Weights of ~1e37 after one step: the next forward pass overflows to inf, its loss is NaN.

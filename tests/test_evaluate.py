@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tests.test_input_pipeline import write_record_dir
-from tfx_models.evaluate import AVERAGE_ROW, SVM_ROW, evaluate_models, write_report
-from tfx_models.input_pipeline import video_test_inputs
+from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_ROW, evaluate_models, write_report
+from tfx_models.data.test_clips import record_test_inputs
 
 CROP = 16
 
@@ -84,7 +84,7 @@ def test_video_scores_are_the_mean_softmax_over_each_videos_inputs(records, tmp_
                              batch_size=7)
     assert list(result["rows"]) == ["Temporal"]
     saved = np.load(os.path.join(tmp_path, "records0", "video_scores.npz"))
-    videos = list(video_test_inputs(records, "test", ("temporal",), num_frames=4, crops=5,
+    videos = list(record_test_inputs(records, "test", ("temporal",), num_frames=4, crops=5,
                                     crop_size=CROP, length=2))
     assert saved["ids"].tolist() == [v.id for v in videos]
     expected = [model.predict({"flow": v.features["flow"]}, verbose=0)["probabilities"].mean(axis=0)

@@ -18,11 +18,11 @@ from media.records import decode_record, encode_record
 from media.stacking import video_test_batch
 from media.video import resize_short_side
 from serving.batching import BatchingParameters
-from tfx_models.export_contract import Preprocessing
+from tfx_models.export.contract import Preprocessing
 from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
-from tfx_models import export
-from tfx_models.models import two_stream_model
-from tfx_models.saved_model_runner import SavedModelRunner
+from tfx_models.export import saved_model as export
+from tfx_models.kinds.two_stream import two_stream_model
+from tfx_models.export.runner import SavedModelRunner
 
 VENV_BIN = os.path.dirname(sys.executable)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -181,8 +181,9 @@ def test_preprocessing_json_errors_name_the_source():
 
 def write_run(run_dir: str, experiment: str, classes: list[str]) -> None:
     """A run directory as tfx_models.train leaves it: config, run_info and one checkpoint."""
-    from tfx_models import checkpointing, config as config_lib, runs
-    from tfx_models.models import build_model_from_config
+    from tfx_models import config as config_lib, runs
+    from tfx_models.runs import checkpoints as checkpointing
+    from tfx_models.kinds.two_stream import build_model_from_config
 
     config = config_lib.override(config_lib.load_experiment(os.path.join(REPO, "tfx_models", "experiments", f"{experiment}.py")),
                                  ["data.crop_size=64", "data.length=2", "model.width=0.125"])

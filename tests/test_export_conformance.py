@@ -4,7 +4,7 @@
 that TF Serving cannot (tfx_models.export explains why); these tests never use
 it. They run each signature of each exported model kind through
 `saved_model_cli run` (TensorFlow's own tool) or the same loader in-process
-(tfx_models.saved_model_runner), and replay the warmup file there.
+(tfx_models.export.runner), and replay the warmup file there.
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from media.records import decode_record, encode_record
 from media.stacking import evaluation_batch
 from media.video import resize_short_side
 from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
-from tfx_models import export
-from tfx_models.export_contract import ASSETS_EXTRA, WARMUP_FILE
-from tfx_models.models import two_stream_model
-from tfx_models.saved_model_runner import ExportLoadError, SavedModelRunner
+from tfx_models.export import saved_model as export
+from tfx_models.export.contract import ASSETS_EXTRA, WARMUP_FILE
+from tfx_models.kinds.two_stream import two_stream_model
+from tfx_models.export.runner import ExportLoadError, SavedModelRunner
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 
@@ -45,7 +45,8 @@ def multi_task_model() -> keras.Model:
 
 
 def conv_fusion_model(snippets: int = 1, mode: str = "2d_conv_2d_pool", keep_temporal: bool = True):
-    from tfx_models.conv_fusion import build_conv_fusion, build_towers
+    from tfx_models.backbones.towers import build_towers
+    from tfx_models.kinds.conv_fusion import build_conv_fusion
 
     keras.utils.set_random_seed(4)
     towers = build_towers(crop_size=32, length=2, width=0.125)
@@ -57,8 +58,8 @@ GATED_CROP = 64  # conv5 of a CNN-M at 64 px is 3x3: a gate with a map to vary o
 
 
 def amplified_model():
-    from tfx_models.amplification import build_amplified
-    from tfx_models.conv_fusion import build_towers
+    from tfx_models.backbones.towers import build_towers
+    from tfx_models.kinds.amplification import build_amplified
 
     keras.utils.set_random_seed(6)
     towers = build_towers(crop_size=GATED_CROP, length=2, width=0.125)
@@ -67,8 +68,8 @@ def amplified_model():
 
 
 def m_fusion_model(layer: str, combine: bool):
-    from tfx_models.amplification import build_m_fusion
-    from tfx_models.conv_fusion import build_towers
+    from tfx_models.backbones.towers import build_towers
+    from tfx_models.kinds.amplification import build_m_fusion
 
     keras.utils.set_random_seed(7)
     towers = build_towers(crop_size=GATED_CROP, length=2, width=0.125)
@@ -81,7 +82,7 @@ def joint_preprocessing(kind: str):
 
 
 def siamese_branch():
-    from tfx_models.siamese import build_branch
+    from tfx_models.kinds.siamese import build_branch
 
     keras.utils.set_random_seed(6)
     return build_branch(num_classes=len(CLASSES), crop_size=32, width=0.125, projection=6)
@@ -90,7 +91,7 @@ def siamese_branch():
 def d3d_student_model(snippets: int = 3):
     """The RGB-only part of a D3D model: a 3D student on clips (input `rgb` only). The inflated CNN-M,
     as S3D-G's ~150 layers make three C++ loads slow; both are Keras layers plus custom layers with get_config."""
-    from tfx_models.clip_models import build_clip_model
+    from tfx_models.kinds.clip import build_clip_model
 
     keras.utils.set_random_seed(6)
     return build_clip_model(architecture="i3d_cnn_m", stream="spatial", num_classes={"toy": len(CLASSES)},

@@ -3,10 +3,11 @@ import keras
 import numpy as np
 import pytest
 
-from tfx_models import fusion as fl
-from tfx_models.conv_fusion import build_conv_fusion, build_towers, load_stream_weights
-from tfx_models.models import build_model, two_stream_model
-from tfx_models.towers import build_tower
+from tfx_models.layers import fusion as fl, time as time_layers
+from tfx_models.backbones.towers import build_towers
+from tfx_models.kinds.conv_fusion import build_conv_fusion, load_stream_weights
+from tfx_models.kinds.two_stream import build_model, two_stream_model
+from tfx_models.backbones.towers import build_tower
 
 RNG = np.random.default_rng(0)
 SMALL = dict(crop_size=64, length=2, width=0.125)  # conv5 maps 3x3x64, fc6 512, fc7 256
@@ -138,13 +139,13 @@ def test_spatiotemporal_max_pooling_against_numpy(size, expected_size):
 
 def test_time_folding_keeps_snippets_in_order():
     x = RNG.normal(0, 1, (2, 3, 4, 4, 5)).astype(np.float32)
-    folded = fl.TimeToBatch()(x).numpy()
+    folded = time_layers.TimeToBatch()(x).numpy()
     assert folded.shape == (6, 4, 4, 5)
     for n in range(2):
         for t in range(3):
             np.testing.assert_array_equal(folded[n * 3 + t], x[n, t])
-    np.testing.assert_array_equal(fl.BatchToTime(3)(folded), x)
-    np.testing.assert_allclose(fl.TimeAverage()(x), (x[:, 0] + x[:, 1] + x[:, 2]) / 3, rtol=1e-6)
+    np.testing.assert_array_equal(time_layers.BatchToTime(3)(folded), x)
+    np.testing.assert_allclose(time_layers.TimeAverage()(x), (x[:, 0] + x[:, 1] + x[:, 2]) / 3, rtol=1e-6)
 
 
 @pytest.mark.parametrize("layer", [
@@ -165,11 +166,11 @@ def test_fusion_layers_round_trip_config(layer):
 
 @pytest.mark.parametrize("layer", [
     fl.SpatioTemporalMaxPooling((3, 3), (2, 2), ceil_mode=True, name="pool"),
-    fl.TimeToBatch(name="fold"), fl.BatchToTime(3, name="unfold"), fl.TimeAverage(name="mean"),
+    time_layers.TimeToBatch(name="fold"), time_layers.BatchToTime(3, name="unfold"), time_layers.TimeAverage(name="mean"),
 ], ids=lambda layer: layer.name)
 def test_time_layers_round_trip_config(layer):
     x = RNG.normal(0, 1, (2, 3, 5, 5, 2)).astype(np.float32)
-    if isinstance(layer, fl.BatchToTime):
+    if isinstance(layer, time_layers.BatchToTime):
         x = x.reshape(6, 5, 5, 2)
     clone = layer.__class__.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()

@@ -1,10 +1,10 @@
-"""benchmarks.fusion_tables: the conv-fusion paper's tables from late-fusion and per-run evaluations."""
+"""results.fusion_tables: the conv-fusion paper's tables from late-fusion and per-run evaluations."""
 import json
 import os
 
-from benchmarks.fusion_tables import TABLE_1, TABLE_3, table
+from results.fusion_tables import TABLE_1, TABLE_3, table
 from beam_pipelines.synth.classes import classes_of
-from tfx_models.evaluate import AVERAGE_ROW
+from tfx_models.evaluation.protocol import AVERAGE_ROW
 
 
 def write_row(folder, name, row, accuracy, recall_of):

@@ -8,7 +8,8 @@ import tensorflow as tf
 from media import stacking
 from media.records import decode_record, encode_record
 from media.shards import iter_records, shard_name, write_dataset_info
-from tfx_models.input_pipeline import train_dataset, video_test_inputs
+from tfx_models.data.pipeline import train_dataset
+from tfx_models.data.test_clips import record_test_inputs
 
 
 def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=24, backward=True,
@@ -182,7 +183,7 @@ def test_bad_inputs_name_the_problem(tmp_path, imbalanced):
 
 
 def test_video_test_inputs_match_video_test_batch(imbalanced):
-    videos = list(video_test_inputs(imbalanced, "test", ("spatial", "temporal"), num_frames=5,
+    videos = list(record_test_inputs(imbalanced, "test", ("spatial", "temporal"), num_frames=5,
                                     crops=10, crop_size=16, length=4, bidirectional=True))
     assert len(videos) == 17
     assert sorted(v.id for v in videos)[0] == "toy/c0_v0.avi"

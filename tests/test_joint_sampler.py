@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from media.records import encode_record
 from media.shards import shard_name, write_dataset_info
-from tfx_models.input_pipeline import train_dataset
+from tfx_models.data.pipeline import train_dataset
 
 FRAMES, HEIGHT, WIDTH, CROP, LENGTH = 30, 24, 32, 16, 2
 

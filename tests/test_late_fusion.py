@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.svm import LinearSVC
 
-from tfx_models import late_fusion, metrics
+from tfx_models.evaluation import late_fusion, metrics
 
 
 def softmax(logits):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from tests.test_train_support import write_records
-from tfx_models import config as config_lib, model_kinds, runs
+from tfx_models import config as config_lib, kinds, runs
+from tfx_models.data.test_clips import record_test_inputs
 from tfx_models.losses import cross_entropy_heads
-from tfx_models.train import pipeline_dataset_fn, train
+from tfx_models.training.loop import pipeline_dataset_fn, train
 
 
 def _probe_build(config, num_classes):
@@ -40,11 +41,11 @@ def probe_kind(monkeypatch):
             return joint(input_context, seed)
         return dataset_fn
 
-    kind = model_kinds.ModelKind(
+    kind = kinds.ModelKind(
         name="probe_student", streams=lambda c: ("spatial", "temporal"), build=_probe_build,
         loss=lambda c, tasks: cross_entropy_heads({"logits": None, "teacher_logits": None}),
-        inference=_probe_inference, serving_streams=lambda c: ("spatial",), dataset=dataset)
-    monkeypatch.setitem(model_kinds.KINDS, kind.name, kind)
+        test_sampler=record_test_inputs, inference=_probe_inference, serving_streams=lambda c: ("spatial",), dataset=dataset)
+    monkeypatch.setitem(kinds.KINDS, kind.name, kind)
     return sampled
 
 

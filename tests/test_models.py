@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from tfx_models import config as config_lib
 from tfx_models.losses import classification_loss, cross_entropy_heads
-from tfx_models.models import build_model, two_stream_model
-from tfx_models.train import learning_rate_schedule
+from tfx_models.kinds.two_stream import build_model, two_stream_model
+from tfx_models.training.loop import learning_rate_schedule
 
 SMALL = dict(crop_size=64, width=0.125)
 

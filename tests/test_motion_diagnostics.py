@@ -3,7 +3,7 @@ seed study's verdicts on its targets (expectations by hand)."""
 import numpy as np
 import pytest
 
-from benchmarks.flow_quality import score_video
+from results.flow_quality import score_video
 
 
 def test_object_error_and_kept_motion_by_hand():
@@ -34,7 +34,7 @@ def test_a_resized_record_is_refused_by_name():
 
 
 def test_seed_study_states_each_target_from_the_figures():
-    from benchmarks.seed_study import markdown
+    from results.seed_study import markdown
 
     seeds = [{"spatial": 0.55, "temporal": 0.50, "averaging": 0.62, "temporal_motion_recall": 0.90,
               "averaging_motion_recall": 0.8, "fusion_margin": 0.07},

@@ -1,10 +1,10 @@
-"""benchmarks.multitask_table: Table 2's rows from per-run, per-split evaluations."""
+"""results.multitask_table: Table 2's rows from per-run, per-split evaluations."""
 import json
 import os
 
 import pytest
 
-from benchmarks.multitask_table import table
+from results.multitask_table import table
 from beam_pipelines.synth.classes import classes_of
 
 

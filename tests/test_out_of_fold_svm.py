@@ -8,9 +8,11 @@ import pytest
 import tensorflow as tf
 
 from tests.test_train_support import write_records
-from tfx_models import config as config_lib, evaluate, input_pipeline
-from tfx_models.folds import fold_of
-from tfx_models.train import train
+from tfx_models import config as config_lib
+from tfx_models.evaluation import protocol as evaluate
+from tfx_models.data import pipeline as input_pipeline
+from tfx_models.data.folds import fold_of
+from tfx_models.training.loop import train
 
 CLASSES = ["a", "b", "c", "d"]
 SMALL = ["data.crop_size=32", "data.length=2", "model.width=0.125", "train.batch_size=4",

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from beam_pipelines import predict
-from tfx_models.export_contract import resolve_export
-from tfx_models.video_inputs import video_test_inputs
+from tfx_models.export.contract import resolve_export
+from tfx_models.data.video_file import video_test_inputs
 from tests.test_serving_fixtures import CLASSES, preprocessing, stream_model, write_test_video
-from tfx_models.export import export_model
+from tfx_models.export.saved_model import export_model
 
 # In-process runner: one worker keeps the test small; the job's default is one process per core.
 LOCAL = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]

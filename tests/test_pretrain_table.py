@@ -1,10 +1,10 @@
-"""benchmarks.pretrain_table: Table 1a's rows from per-run evaluations, the paper's figures beside."""
+"""results.pretrain_table: Table 1a's rows from per-run evaluations, the paper's figures beside."""
 import json
 import os
 
 import pytest
 
-from benchmarks.pretrain_table import main, table
+from results.pretrain_table import main, table
 
 SCRATCH_RECALL = {"SwingBall": 0.2, "BounceBall": 0.2, "SpinBall": 0.4, "ApproachBall": 0.0, "RecedeBall": 0.2,
                   "TossApple": 1.0, "TossLemon": 0.5, "TossPlum": 0.0, "SlideBox": 1.0, "OrbitStar": 0.5}

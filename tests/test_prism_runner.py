@@ -14,7 +14,7 @@ from beam_pipelines.ingest_transforms import DEAD_LETTER_FILE
 from tests.test_ingest import IN_MEMORY, entry, ingest, write_clip
 from tests.test_predict import LOCAL, read_lines
 from tests.test_serving_fixtures import preprocessing, stream_model, write_test_video
-from tfx_models.export import export_model
+from tfx_models.export.saved_model import export_model
 
 # Fields that say how and where a run went, not what it produced.
 RUN_FIELDS = {"elapsed_s", "frames_per_s", "runner", "output", "dead_letter_file",

@@ -1,9 +1,9 @@
-"""benchmarks.recall_by_cue: groups per-class recall by the synthetic class table's cue."""
+"""results.recall_by_cue: groups per-class recall by the synthetic class table's cue."""
 import json
 
 import pytest
 
-from benchmarks.recall_by_cue import markdown, recall_by_cue
+from results.recall_by_cue import markdown, recall_by_cue
 
 
 def write_result(folder, row, recall):

@@ -25,7 +25,7 @@ from serving.client import chunk_rows
 from serving.decoding import DEFAULT_MAX_ROWS
 from serving.server import EmbeddedServer, ServerOptions, parse_args
 from tests.test_serving_fixtures import CLASSES, SIZE, moving_frames, preprocessing, stream_model
-from tfx_models.export import export_model
+from tfx_models.export.saved_model import export_model
 
 MAX_REQUEST_BYTES = 1 << 20
 MAX_DECODED_BYTES = 256 << 10  # 16 rows of flow [32, 32, 4] float32

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from serving import client
-from tfx_models.video_inputs import video_test_inputs
+from tfx_models.data.video_file import video_test_inputs
 from tests.test_serving_fixtures import CLASSES, preprocessing, stream_model, write_test_video
-from tfx_models.export import export_model
-from tfx_models.models import two_stream_model
+from tfx_models.export.saved_model import export_model
+from tfx_models.kinds.two_stream import two_stream_model
 
 
 def free_port() -> int:

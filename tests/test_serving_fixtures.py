@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from media.video import write_video
-from tfx_models.export_contract import Preprocessing
+from tfx_models.export.contract import Preprocessing
 
 CLASSES = ("ApplyEyeMakeup", "Basketball", "CliffDiving", "Drumming")
 CROP = 32

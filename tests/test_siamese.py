@@ -11,11 +11,12 @@ import tensorflow as tf
 from media.records import encode_record
 from media.shards import write_dataset_info
 from tests.test_train_support import python, write_shards
-from tfx_models import config as config_lib, export, runs
+from tfx_models import config as config_lib, runs
+from tfx_models.export import saved_model as export
 from tfx_models.losses import contrastive, siamese_loss
-from tfx_models.pair_sampler import PairError, build_pair_index, pair_samples
-from tfx_models.saved_model_runner import SavedModelRunner
-from tfx_models.siamese import build_branch, build_siamese
+from tfx_models.data.pairs import PairError, build_pair_index, pair_samples
+from tfx_models.export.runner import SavedModelRunner
+from tfx_models.kinds.siamese import build_branch, build_siamese
 
 CLASSES = ["jump", "walk", "wave"]
 SIDE = 32
@@ -150,10 +151,11 @@ MIRRORED_SCRIPT = """
 import json, sys
 import numpy as np
 import tensorflow as tf
+
 from tests.test_siamese import SIDE, write_multiview_records
-from tfx_models import config as config_lib, model_kinds
-from tfx_models.strategy import make_strategy, split_cpu
-from tfx_models.train import train
+from tfx_models import config as config_lib, kinds
+from tfx_models.training.strategies import make_strategy, split_cpu
+from tfx_models.training.loop import train
 
 split_cpu(2)
 strategy = make_strategy("mirrored")
@@ -166,7 +168,7 @@ config = config_lib.override(config_lib.ExperimentConfig(name="siamese_mirrored"
 model, summary = train(config, tmp + "/run", strategy=strategy)
 
 # The per-replica shares of the loss sum to the loss of the whole batch computed in one piece.
-kind = model_kinds.kind_of(config)
+kind = kinds.kind_of(config)
 loss_fn = kind.loss(config, ["mv"])
 batch = next(iter(kind.dataset(config)(tf.distribute.InputContext(), seed=1).unbatch().batch(8)))
 whole, _ = loss_fn(model(batch[0]), batch[1], 8)
@@ -189,8 +191,8 @@ def test_siamese_trains_under_mirrored_strategy_on_two_cpus(tmp_path):
 # A real run: train -> evaluate -> export -----------------------------------------
 
 def test_a_siamese_run_trains_evaluates_and_exports_one_branch_with_embed(tmp_path):
-    from tfx_models.evaluate import evaluate_runs
-    from tfx_models.train import train
+    from tfx_models.evaluation.protocol import evaluate_runs
+    from tfx_models.training.loop import train
 
     records = str(tmp_path / "mv")
     write_multiview_records(records)

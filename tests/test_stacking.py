@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from media import stacking
-from tfx_models import stacking_tf
+from tfx_models.data import stacking_tf
 
 
 def numbered_flow(num_fields, height=2, width=3):

@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 
 from tests.test_train_support import write_records
-from tfx_models import config as config_lib, evaluate, extra_classes, input_pipeline, model_kinds
+from tfx_models import config as config_lib
+from tfx_models.evaluation import protocol as evaluate
+from tfx_models.data import extra_classes, pipeline as input_pipeline
+from tfx_models import kinds
 from tfx_models.runs import load_model_from_run, read_run_info
-from tfx_models.train import train
+from tfx_models.training.loop import train
 
 OWN = ["bounce_ball", "shake_ball"]
 # write_records paints class k at grey level 40 + 60 k: the shared class (BounceBall) is the one at 160.
@@ -95,7 +98,7 @@ def test_init_run_copies_the_tower_and_leaves_the_heads_fresh(datasets, tmp_path
     source, _ = load_model_from_run(source_dir)
     config = config_lib.override(config_lib.ExperimentConfig(name="tuned"), [
         "data.stream=temporal", f"data.records={own}", f"model.init_run={source_dir}", *SMALL])
-    kind = model_kinds.kind_of(config)
+    kind = kinds.kind_of(config)
     model = kind.build(config, {"own": len(OWN)})
     fresh_head = [w.copy() for w in model.get_layer("logits").get_weights()]
     copied = kind.initialise(model, config)

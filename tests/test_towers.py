@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tfx_models import config as config_lib
-from tfx_models.layers import CeilModePadding, InputScaling, LocalResponseNormalization
-from tfx_models.models import build_model_from_config
-from tfx_models.towers import build_tower
+from tfx_models.layers.common import CeilModePadding, InputScaling, LocalResponseNormalization
+from tfx_models.kinds.two_stream import build_model_from_config
+from tfx_models.backbones.towers import build_tower
 
 
 def test_cnn_m_2048_parameter_count_matches_hand_computation():
@@ -23,7 +23,7 @@ def test_cnn_m_2048_parameter_count_matches_hand_computation():
     expected = conv1 + conv2 + conv3 + conv4 + conv5 + fc6 + fc7 + softmax
     assert expected == 90_627_813
 
-    from tfx_models.models import build_model
+    from tfx_models.kinds.two_stream import build_model
     model = build_model(stream="spatial", num_classes={"ucf101": 101}, crop_size=224)
     assert model.count_params() == expected
     tower = model.get_layer("tower")
@@ -139,7 +139,7 @@ def test_bad_weights_are_clear_errors(tmp_path):
 def test_he_initialisation_keeps_activations_from_shrinking_with_depth():
     # The temporal net learned slowly from scratch because Glorot's variance, 2/(fan_in+fan_out),
     # halves a ReLU layer's output power when fan_in ~ fan_out: by fc7 the signal is a tenth of
-    # the input's. He's 2/fan_in keeps it (README: "A temporal stream that learns motion").
+    # the input's. He's 2/fan_in keeps it (docs/two_stream.md: "A temporal stream that learns motion").
     keras.utils.set_random_seed(0)
     flow = np.random.default_rng(0).normal(0, 1, (8, 96, 96, 20)).astype(np.float32)
     fc7 = {}

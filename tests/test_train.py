@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 
 from tests.test_train_support import REPO, dataset_info, fixed_dataset_fn, write_records
-from tfx_models import checkpointing, config as config_lib, runs
-from tfx_models.train import train
+from tfx_models import config as config_lib, runs
+from tfx_models.runs import checkpoints as checkpointing
+from tfx_models.training.loop import train
 
 
 def small_config(**train_overrides) -> config_lib.ExperimentConfig:
@@ -57,7 +58,7 @@ def test_corrupt_latest_checkpoint_is_skipped_with_a_warning(tmp_path, caplog):
         f.seek(10)
         f.write(bytes([byte[0] ^ 0xFF]))
     assert "checksum" in checkpointing.verify(f"{ckpt_dir}/ckpt-6")
-    with caplog.at_level(logging.WARNING, logger="tfx_models.checkpointing"):
+    with caplog.at_level(logging.WARNING, logger="tfx_models.runs.checkpoints"):
         prefix = checkpointing.latest_valid_checkpoint(ckpt_dir)
     assert prefix.endswith("ckpt-3")
     assert any("skipping checkpoint" in r.message and "ckpt-6" in r.message for r in caplog.records)

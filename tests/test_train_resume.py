@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 from tests.test_train_support import QUIET_ENV, REPO, kill_after_checkpoint, python, write_records
-from tfx_models import checkpointing, runs
+from tfx_models import runs
+from tfx_models.runs import checkpoints as checkpointing
 
 DEMO = "tfx_models/experiments/demo_spatial.py"
 

@@ -90,7 +90,7 @@ def kill_after_checkpoint(command: list[str], ckpt_dir: str, step: int, *, timeo
     import signal
     import time
 
-    from tfx_models import checkpointing
+    from tfx_models.runs import checkpoints as checkpointing
 
     process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **QUIET_ENV}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)

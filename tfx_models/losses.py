@@ -53,10 +53,17 @@ def cross_entropy_heads(heads: dict[str, int | None]) -> LossFn:
 
 
 def classification_loss(tasks: list[str]) -> LossFn:
-    """The paper's loss for a model built with tfx_models.models.build_model over `tasks`."""
+    """The paper's loss for a model built with tfx_models.kinds.two_stream.build_model over `tasks`."""
     if len(tasks) == 1:
         return cross_entropy_heads({"logits": None})
     return cross_entropy_heads({f"logits_{t}": i for i, t in enumerate(tasks)})
+
+
+def heads_loss(prefixes: list[str], tasks: list[str]) -> LossFn:
+    """Cross-entropy on every head named by a logits prefix, per task (two-tower kinds' heads)."""
+    if len(tasks) == 1:
+        return cross_entropy_heads({p: None for p in prefixes})
+    return cross_entropy_heads({f"{p}_{t}": i for p in prefixes for i, t in enumerate(tasks)})
 
 
 def contrastive(distance: tf.Tensor, similar: tf.Tensor, margin: float) -> tf.Tensor:
@@ -81,7 +88,7 @@ def embedding_distance(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 
 def siamese_loss(margin: float, weight: float) -> LossFn:
     """Softmax cross-entropy on both branches, each masked by its label mask, plus weight x the
-    contrastive loss of the branches' embeddings (targets from tfx_models.pair_sampler)."""
+    contrastive loss of the branches' embeddings (targets from tfx_models.data.pairs)."""
     def loss_fn(outputs: dict, targets: dict, global_batch_size: int):
         total = tf.constant(0.0, tf.float32)
         logs: Logs = {}

@@ -1,6 +1,6 @@
 """The Siamese multi-view net at demo size: one CNN-M-2048 (width 0.25) on pairs of views.
 
-scripts/siamese_table.sh trains its softmax-only rows from this file too
+results/siamese_table.sh trains its softmax-only rows from this file too
 (--set model.kind=stream), so every row has the same tower, crops and schedule.
 """
 from tfx_models.config import DataConfig, ExperimentConfig, ModelConfig, SiameseConfig, TrainConfig

@@ -1,0 +1,1 @@
+"""Inputs: the tf.data training pipeline, the pair sampler, test-time samplers and their stacking."""

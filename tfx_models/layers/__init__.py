@@ -1,0 +1,1 @@
+"""Small Keras layers, one idea each, with get_config: common (tower normalisation), fusion, time, gates."""
