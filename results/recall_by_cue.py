@@ -18,13 +18,12 @@ from collections import defaultdict
 
 import numpy as np
 
+from beam_pipelines.synth.ceilings import CUE_GROUPS as GROUPS, cue_group
 from beam_pipelines.synth.classes import classes_of
-
-GROUPS = {"temporal": "motion only", "spatial": "appearance only", "both": "both"}
 
 
 def cue_of_class(dataset: str) -> dict[str, str]:
-    return {name: GROUPS[cls.stream.split()[0]] for name, cls in classes_of(dataset)}
+    return {name: cue_group(cls) for name, cls in classes_of(dataset)}
 
 
 def recall_by_cue(eval_dir: str, dataset: str) -> dict[str, dict[str, float]]:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from beam_pipelines.synth.classes import classes_of
 from tests.test_input_pipeline import write_record_dir
 from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_ROW, evaluate_models, write_report
 from tfx_models.data.test_clips import record_test_inputs
@@ -55,6 +56,7 @@ def test_evaluate_writes_rows_metrics_pngs_and_markdown(records, tmp_path):
     assert rows["Temporal"]["per_class_recall"] == {"class0": 1.0, "class1": 0.0, "class2": 1.0}
     assert rows["Temporal"]["accuracy"] == pytest.approx(2 / 3)
     assert rows[AVERAGE_ROW]["accuracy"] == 1.0 and rows[SVM_ROW]["accuracy"] == 1.0
+    assert "ceiling" not in rows["Spatial"]  # toy classes: no ceiling is known
 
     split_dir = os.path.join(out, "split_1")
     for slug in ("spatial", "temporal", "two_stream_fusion_by_averaging", "two_stream_fusion_by_svm"):
@@ -103,6 +105,30 @@ def test_multitask_head_is_picked_by_the_records_dataset(records, tmp_path):
         evaluate_models({"S": probe_model("rgb", 3, np.ones([3, 2]))}, records, str(tmp_path))
     with pytest.raises(ValueError, match="inputs \\['image'\\]"):
         evaluate_models({"S": probe_model("image", 3, np.eye(3))}, records, str(tmp_path))
+
+
+def test_rows_on_the_embedded_benchmark_carry_ceiling_share_and_recall_by_cue(tmp_path):
+    names = [name for name, _ in classes_of("ucf101")]
+    records = write_record_dir(tmp_path / "records", [2] * len(names), dataset="ucf101", class_names=names,
+                               disjoint=True)
+    rng = np.random.default_rng(0)
+    spatial = probe_model("rgb", 3, rng.normal(0, 0.05, (3, len(names))))
+    temporal = probe_model("flow", 4, rng.normal(0, 1.0, (4, len(names))))
+    out = str(tmp_path / "eval")
+    rows = evaluate_models({"Spatial": spatial, "Temporal": temporal}, records, out, split="s1",
+                           num_frames=2, crops=1, svm=False)["rows"]
+    # Hand counts on the UCF-like table: appearance 6 of 10 classes, motion 7, both 10.
+    for label, ceiling in [("Spatial", 0.6), ("Temporal", 0.7), (AVERAGE_ROW, 1.0)]:
+        assert rows[label]["ceiling"] == pytest.approx(ceiling)
+        assert rows[label]["share_of_ceiling"] == pytest.approx(rows[label]["accuracy"] / ceiling)
+        assert set(rows[label]["recall_by_cue"]) == {"motion only", "appearance only", "both"}
+    recall = rows["Spatial"]["per_class_recall"]
+    motion_only = [recall[n] for n in ("ApproachBall", "BounceBall", "RecedeBall", "SpinBall", "SwingBall")]
+    assert rows["Spatial"]["recall_by_cue"]["motion only"] == pytest.approx(np.mean(motion_only))
+    report = json.load(open(os.path.join(out, "results.json")))
+    assert report["rows"]["Temporal"]["mean_ceiling"] == pytest.approx(0.7)
+    header = open(os.path.join(out, "results.md")).read().splitlines()[0]
+    assert "| Ceiling | Share of ceiling | Recall, motion only |" in header
 
 
 def test_report_means_over_splits(tmp_path):

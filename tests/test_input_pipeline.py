@@ -13,13 +13,14 @@ from tfx_models.data.test_clips import record_test_inputs
 
 
 def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=24, backward=True,
-                     shards=2, brightness=None, seed=0, labels=None, disjoint=False):
+                     shards=2, brightness=None, seed=0, labels=None, disjoint=False, class_names=None):
     """Records of len(counts) classes: class c has counts[c] videos, frames whose channel c
     is bright and flow of about (2*(c-1), c-1) pixels. The train and test subsets hold the
     same records, or (disjoint=True) different videos with their own ids and pixels."""
     rng = np.random.default_rng(seed)
     path = str(path)
     os.makedirs(path, exist_ok=True)
+    names = list(class_names or [f"class{c}" for c in range(len(counts))])
 
     def make_records(prefix):
         records = []
@@ -34,7 +35,7 @@ def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=
                 flow[..., 1] += c - 1.0
                 records.append(encode_record(
                     id=f"{dataset}/{prefix}c{c}_v{i}.avi", path=f"/videos/{prefix}c{c}_v{i}.avi", dataset=dataset,
-                    label=c if labels is None else labels, label_name=f"class{c}", group=f"{prefix}g{i}", view=0,
+                    label=c if labels is None else labels, label_name=names[c], group=f"{prefix}g{i}", view=0,
                     fps=25.0, frames=video, flow=flow, flow_bound=20.0, flow_algorithm="dis_fast",
                     backward_flow=-flow if backward else None))
         return records
@@ -49,7 +50,7 @@ def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=
                 for index in order[s::shards]:
                     writer.write(records[index])
     write_dataset_info(path, {
-        "dataset": dataset, "classes": [f"class{c}" for c in range(len(counts))],
+        "dataset": dataset, "classes": names,
         "counts": {"train": sum(counts), "test": sum(counts)},
         "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": backward, "jpeg_quality": 90},
         "size": height})

@@ -16,9 +16,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
+import numpy as np
+
 from beam_pipelines.synth.classes import MIXED_MOTIONS, SynthClass, classes_of
 
 CUES = ("appearance", "motion")
+DATASETS = ("ucf101", "hmdb51", "multiview")
+# What tells a class from its look-alikes (the class table's last column), as recall groups.
+CUE_GROUPS = {"temporal": "motion only", "spatial": "appearance only", "both": "both"}
 # The cues each input sees: one RGB frame, stacked flow, or an RGB clip (a 3D net reads motion
 # from its frames too).
 STREAM_CUES = {"spatial": ("appearance",), "temporal": ("motion",), "rgb_clip": ("appearance", "motion")}
@@ -71,3 +76,34 @@ def dataset_ceilings(dataset: str, counts: dict[str, int] | None = None) -> dict
     return {"appearance": ceiling(classes, ("appearance",), counts),
             "motion": ceiling(classes, ("motion",), counts),
             "both": ceiling(classes, CUES, counts)}
+
+
+def cue_group(cls: SynthClass) -> str:
+    return CUE_GROUPS[cls.stream.split()[0]]
+
+
+def benchmark_table(dataset: str, classes: Iterable[str]) -> dict[str, SynthClass] | None:
+    """The class table of `dataset` if `classes` are exactly its names (the embedded benchmark),
+    else None (a real dataset: no ceiling is known)."""
+    table = dict(classes_of(dataset)) if dataset in DATASETS else {}
+    return table if table and set(classes) == set(table) else None
+
+
+def row_ceiling(dataset: str, classes: list[str], streams: Iterable[str], labels) -> float | None:
+    """Ceiling of a model over `streams` on test videos with these labels (indices into classes)."""
+    table = benchmark_table(dataset, classes)
+    if table is None:
+        return None
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    return ceiling(table, stream_cues(streams), {classes[int(i)]: int(n) for i, n in zip(names, counts)})
+
+
+def recall_by_cue(dataset: str, per_class_recall: dict[str, float]) -> dict[str, float] | None:
+    """Mean recall over the classes of each cue group, or None off the benchmark."""
+    table = benchmark_table(dataset, per_class_recall)
+    if table is None:
+        return None
+    groups: dict[str, list[float]] = defaultdict(list)
+    for name, recall in per_class_recall.items():
+        groups[cue_group(table[name])].append(recall)
+    return {group: float(np.mean(groups[group])) for group in CUE_GROUPS.values() if group in groups}

@@ -28,6 +28,7 @@ from typing import Callable
 import keras
 import numpy as np
 
+from beam_pipelines.synth.ceilings import recall_by_cue, row_ceiling
 from media.shards import read_dataset_info
 from media.stacking import STACKINGS
 from tfx_models import cli, kinds, runs
@@ -313,9 +314,15 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
                 rows[SVM_OOF_ROW + suffix] = fusion.scores(scores[s.label], scores[t.label])
     np.savez(os.path.join(split_dir, "video_scores.npz"), ids=np.asarray(ids), labels=labels,
              **{slug(label): value for label, value in rows.items()})
+    seen = {e.label: _seen_streams(e.inputs) for e in entries}
     results = {}
     for label, row_scores in rows.items():
         summary = metrics.summary(labels, row_scores, classes)
+        # Fusion rows see both streams. Off the embedded benchmark no ceiling is known.
+        ceiling = row_ceiling(info["dataset"], classes, seen.get(label, ("spatial", "temporal")), labels)
+        if ceiling is not None:
+            summary.update(ceiling=ceiling, share_of_ceiling=summary["accuracy"] / ceiling,
+                           recall_by_cue=recall_by_cue(info["dataset"], summary["per_class_recall"]))
         results[label] = summary
         base = os.path.join(split_dir, slug(label))
         metrics.write_json(base + ".json", {"row": label, "split": split, **summary})
@@ -326,8 +333,14 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
     return results
 
 
+def _seen_streams(inputs: InputConfig) -> tuple[str, ...]:
+    """What a model's input shows of the benchmark's cues: a clip of RGB frames shows motion too."""
+    return ("rgb_clip",) if inputs.stream == "spatial" and inputs.snippets > 1 else inputs.streams
+
+
 def write_report(per_split: dict[str, dict[str, dict]], out_dir: str) -> str:
-    """results.json and results.md: accuracy per split and the mean over splits; returns the markdown."""
+    """results.json and results.md: accuracy per split and the mean over splits, and on the embedded
+    benchmark each row's ceiling, the share of it reached and recall by cue; returns the markdown."""
     splits = list(per_split)
     rows = list(dict.fromkeys(label for split in splits for label in per_split[split]))
     table = {}
@@ -341,16 +354,30 @@ def write_report(per_split: dict[str, dict[str, dict]], out_dir: str) -> str:
             "mean_mean_class_accuracy": float(np.mean([r["mean_class_accuracy"] for r in present])),
             "videos": {s: per_split[s][label]["videos"] for s in splits if label in per_split[s]},
         }
+        if all("ceiling" in r for r in present):
+            cues = [r["recall_by_cue"] for r in present]
+            table[label].update(
+                ceiling={s: per_split[s][label]["ceiling"] for s in splits if label in per_split[s]},
+                mean_ceiling=float(np.mean([r["ceiling"] for r in present])),
+                mean_share_of_ceiling=float(np.mean([r["share_of_ceiling"] for r in present])),
+                recall_by_cue={g: float(np.mean([c[g] for c in cues])) for g in cues[0]})
+    groups = list(dict.fromkeys(g for t in table.values() for g in t.get("recall_by_cue", {})))
 
     def cell(value):
         return "–" if value is None else f"{100 * value:.1f}%"
 
     header = ["Method"] + [f"{s} accuracy" for s in splits] + ["Mean accuracy", "Mean class accuracy"]
+    if groups:
+        header += ["Ceiling", "Share of ceiling"] + [f"Recall, {g}" for g in groups]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label in rows:
         t = table[label]
-        lines.append("| " + " | ".join([label] + [cell(t["accuracy"].get(s)) for s in splits]
-                                       + [cell(t["mean_accuracy"]), cell(t["mean_mean_class_accuracy"])]) + " |")
+        cells = [label] + [cell(t["accuracy"].get(s)) for s in splits] + [
+            cell(t["mean_accuracy"]), cell(t["mean_mean_class_accuracy"])]
+        if groups:
+            cells += [cell(t.get("mean_ceiling")), cell(t.get("mean_share_of_ceiling"))] + [
+                cell(t.get("recall_by_cue", {}).get(g)) for g in groups]
+        lines.append("| " + " | ".join(cells) + " |")
     markdown = "\n".join(lines) + "\n"
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.md"), "w") as f:

@@ -1,0 +1,76 @@
+"""Two models scored on the same test videos, compared paired: the difference in accuracy
+with a 95% interval (paired bootstrap over videos) and an exact McNemar test.
+
+Two accuracies side by side say little on a few hundred videos; what tells two models apart
+is the videos one gets right and the other wrong (the discordant pairs), which is all
+McNemar's test reads. The findings table's verdict follows from the interval: a paper's
+direction with the interval clear of zero holds, the opposite direction with the interval
+clear of zero contradicts it, anything else is unresolved. A finding of equality ("about
+as good") holds when the whole interval lies within +-margin.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+HOLDS, CONTRADICTED, UNRESOLVED = "holds", "contradicted", "unresolved"
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    videos: int
+    accuracy_a: float
+    accuracy_b: float
+    difference: float     # accuracy_a - accuracy_b
+    low: float            # 95% interval on the difference
+    high: float
+    only_a: int           # videos a gets right and b wrong
+    only_b: int
+    mcnemar_p: float      # exact two-sided
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p: a binomial test of the discordant pairs at 1/2."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def compare(correct_a, correct_b, *, confidence: float = 0.95, resamples: int = 10_000,
+            seed: int = 0) -> PairedComparison:
+    """correct_a, correct_b: per-video booleans over the same videos in the same order."""
+    a = np.asarray(correct_a, bool)
+    b = np.asarray(correct_b, bool)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(f"need two equal, non-empty per-video vectors, got {a.shape} and {b.shape}")
+    per_video = a.astype(np.int8) - b.astype(np.int8)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, a.size, (resamples, a.size))
+    means = per_video[draws].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    return PairedComparison(videos=int(a.size), accuracy_a=float(a.mean()), accuracy_b=float(b.mean()),
+                            difference=float(per_video.mean()), low=float(low), high=float(high),
+                            only_a=only_a, only_b=only_b, mcnemar_p=mcnemar_exact(only_a, only_b))
+
+
+def verdict(comparison: PairedComparison, claim: str, margin: float = 0.03) -> str:
+    """claim: 'a > b', 'a >= b' (a not worse: holds when the interval's low end is above -margin)
+    or 'a ~ b' (equal within +-margin)."""
+    lo, hi = comparison.low, comparison.high
+    if claim == "a > b":
+        return HOLDS if lo > 0 else CONTRADICTED if hi < 0 else UNRESOLVED
+    if claim == "a >= b":
+        return HOLDS if lo > -margin else CONTRADICTED if hi < 0 else UNRESOLVED
+    if claim == "a ~ b":
+        return HOLDS if -margin < lo and hi < margin else CONTRADICTED if lo > margin or hi < -margin \
+            else UNRESOLVED
+    raise ValueError(f"claim must be 'a > b', 'a >= b' or 'a ~ b', got {claim!r}")
