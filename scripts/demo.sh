@@ -63,14 +63,14 @@ for export in "$OUT"/models/*/1; do
       --inputs "records=$OUT/two_test_records.npy" 2>&1 | grep -A2 -E "output key (probabilities|top_k_classes):"
 done
 
-stage "6/7 serve both with the embedded TF-Serving-compatible server and classify a held-out video over gRPC"
+stage "6/7 serve both with the embedded TF-Serving-compatible server; classify one held-out video of every class over gRPC"
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 $PY -m serving.server --port "$port" --rest_api_port 0 --model_config_file "$OUT/models/models.config" \
     > "$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 # Held-out videos of split 1, plus one empty file to show the dead-letter path.
-video=$($PY - "$OUT" <<'PYEOF'
+$PY - "$OUT" <<'PYEOF'
 import csv, sys
 from beam_pipelines.datasets import load_entries
 out = sys.argv[1]
@@ -80,15 +80,32 @@ with open(f"{out}/predict_manifest.csv", "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["path"])
     writer.writerows([[e.path] for e in test] + [[f"{out}/empty.avi"]])
-print(test[0].path)
 PYEOF
-)
 for _ in $(seq 60); do
   [ "$(grep -c "serving model" "$OUT/server.log" 2>/dev/null)" -ge 2 ] && break; sleep 1
 done
-for model in two_stream conv_fusion; do
-  $PY -m serving.client "$video" --server "127.0.0.1:$port" --model $model --num_frames 25 --crops 10
-done
+# The first held-out video of each class, through serving.client's own classify(): one gRPC
+# client per model, 25 frames x 10 crops per video, as `python -m serving.client VIDEO` does.
+$PY - "$OUT" "$port" <<'PYEOF'
+import sys
+from beam_pipelines.datasets import load_entries
+from serving.client import GrpcTransport, classify
+out, port = sys.argv[1], sys.argv[2]
+first = {}
+for e in load_entries("ucf101", 1, root=f"{out}/synth/ucf101"):
+    if e.subset == "test":
+        first.setdefault(e.label_name, e)
+for model in ("two_stream", "conv_fusion"):
+    transport = GrpcTransport(f"127.0.0.1:{port}", model)
+    right = 0
+    print(f"{model}:")
+    for name, entry in sorted(first.items()):
+        top = classify(entry.path, transport)["top"][0]
+        right += top["class"] == name
+        print(f"  {name:<14s} -> {top['class']:<14s} {top['score']:.2f}{'' if top['class'] == name else '  (wrong)'}")
+    transport.close()
+    print(f"  {right} of {len(first)} held-out videos (one per class) classified correctly")
+PYEOF
 kill $server; wait $server 2>/dev/null || true; trap - EXIT
 
 stage "7/7 batch prediction over the held-out videos with Beam RunInference"
