@@ -20,6 +20,10 @@ use, how a test video is sampled and which pre-trained parts to load.
   kind-independent ones are checked by tfx_models.config); errors name the key.
 - `initialise(model, config)`: loads pre-trained parts (e.g. single-stream runs
   into the towers of a fused model) before training starts.
+- `measure_init(model, config, batch)`: after `initialise`, on a fresh start, sets
+  initialisations that depend on the loaded parts' activations; `batch()` draws one training
+  batch of features. Returns what it measured and set, recorded as run_info's `initialisation`
+  ({} when the config asks for nothing to measure).
 - `inference(model, config)`: the part of the trained model that is evaluated,
   exported and served, when it is not the whole of it (a distilled student
   without its teacher, one branch of a Siamese pair); default: the model.
@@ -51,6 +55,7 @@ class ModelKind:
     test_sampler: Callable
     validate: Callable[[ExperimentConfig], None] | None = None
     initialise: Callable[[keras.Model, ExperimentConfig], list[str]] | None = None
+    measure_init: Callable[[keras.Model, ExperimentConfig, Callable[[], dict]], dict] | None = None
     inference: Callable[[keras.Model, ExperimentConfig], keras.Model] | None = None
     serving_streams: Callable[[ExperimentConfig], tuple[str, ...]] | None = None
     dataset: Callable[[ExperimentConfig], Callable] | None = None

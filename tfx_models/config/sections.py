@@ -82,6 +82,11 @@ class FusionConfig:
     mode: str = "2d_conv_2d_pool"
     keep_temporal: bool = False  # the paper's final model: the temporal tower keeps its own loss
     train_from_fusion: bool = True  # freeze the towers up to the fusion point
+    # "fixed": the fusion layer's fixed start (conv [I | I], 3D conv Gaussian * [0.25 I ; 0.75 I],
+    # the plain product). "measured": from both towers' RMS at the fusion point on a training batch
+    # once they are loaded, so each tower contributes equally and the fused map starts at the
+    # scale the spatial layers after it were trained on (docs/conv_fusion.md, docs/amplification.md).
+    init: str = "fixed"
     # Trained single-stream run dirs whose weights initialise the towers (the paper fuses
     # pre-trained streams); None starts that tower from scratch.
     spatial_run: str | None = None

@@ -10,6 +10,6 @@ CONFIG = ExperimentConfig(
                     snippet_stride=(5, 15)),
     model=ModelConfig(kind="conv_fusion", dropout=0.85),
     fusion=FusionConfig(type="conv", layer="conv5", mode="2d_conv_2d_pool", keep_temporal=True,
-                        train_from_fusion=True),
+                        train_from_fusion=True, init="measured"),
     train=TrainConfig(steps=20_000, batch_size=96, learning_rate=1e-3, lr_drops=(0.5, 0.8)),
 )

@@ -52,7 +52,7 @@ from tfx_models.config import ExperimentConfig
 from tfx_models.config.checks import choice, positive
 from tfx_models.data.test_clips import record_test_inputs
 from tfx_models.heads import classifier_heads
-from tfx_models.kinds.conv_fusion import initialise_streams, two_towers
+from tfx_models.kinds.conv_fusion import INITS, check_scales, initialise_streams, rms, tower_maps, two_towers
 from tfx_models.layers.fusion import ProductFusion
 from tfx_models.layers.gates import GATE_ACTIVATIONS, GATES, Amplify, FlowGate, LearnedGate
 from tfx_models.losses import heads_loss
@@ -122,9 +122,9 @@ def _copied_top(tower: keras.Model, point: str, map_shape, prefix: str) -> keras
 
 def build_m_fusion(spatial: keras.Model, temporal: keras.Model, *, num_classes: dict[str, int],
                    fusion_layer: str = "conv5", combine: bool = False, train_from_fusion: bool = False,
-                   name: str = "m_fusion") -> keras.Model:
+                   scaled: bool = False, name: str = "m_fusion") -> keras.Model:
     """Multiplicative fusion (module docstring). train_from_fusion freezes both towers up to the
-    fusion point."""
+    fusion point; scaled gives the product per-tower scales (ProductFusion, set by measure_m_fusion_init)."""
     _check_towers(spatial, temporal, num_classes)
     if fusion_layer not in M_FUSION_POINTS:
         raise ValueError(f"m-fusion layer {fusion_layer!r}: expected one of {M_FUSION_POINTS}")
@@ -135,7 +135,7 @@ def build_m_fusion(spatial: keras.Model, temporal: keras.Model, *, num_classes: 
     if train_from_fusion:
         spatial_trunk.trainable = temporal_trunk.trainable = False
     xs, xt = spatial_trunk(rgb), temporal_trunk(flow)
-    fused = ProductFusion(name="fusion")([xs, xt])
+    fused = ProductFusion(scaled=scaled, name="fusion")([xs, xt])
     if not combine:
         features = {"": top(spatial, fusion_layer, fused.shape[1:])(fused)}
     else:
@@ -195,6 +195,9 @@ def validate_amplified(config: ExperimentConfig) -> None:
     choice("amplification.gate", a.gate, GATES)
     choice("amplification.activation", a.activation, GATE_ACTIVATIONS)
     positive({"amplification.epsilon": a.epsilon})
+    if config.fusion.init != "fixed":
+        raise ValueError(f"fusion.init={config.fusion.init!r}: a gate has no fusion layer to initialise from "
+                         "measured scales; use fusion.init=fixed")
 
 
 register(ModelKind(
@@ -215,7 +218,27 @@ register(ModelKind(
 def build_m_fusion_from_config(config: ExperimentConfig, num_classes: dict[str, int]) -> keras.Model:
     f = config.fusion
     return build_m_fusion(*two_towers(config), num_classes=num_classes, fusion_layer=f.layer, combine=f.combine,
-                          train_from_fusion=f.train_from_fusion)
+                          train_from_fusion=f.train_from_fusion, scaled=f.init == "measured")
+
+
+def measured_product_scales(xs, xt) -> dict:
+    """(a_s, a_t) for the product (a_s xs)(a_t xt): a_s = 1 and a_t = r_s / RMS(xs xt), so the
+    product starts at RMS r_s, the scale the spatial layers (and classifier) after it were trained
+    on, and the temporal factor acts as a gate of about unit size on the spatial map."""
+    r_s, r_t, r_product = rms(xs), rms(xt), rms(xs * xt)
+    check_scales(r_s, r_t)
+    check_scales(r_s, r_product)
+    return {"spatial_rms": r_s, "temporal_rms": r_t, "product_rms": r_product, "scales": [1.0, r_s / r_product]}
+
+
+def measure_m_fusion_init(model: keras.Model, config: ExperimentConfig, batch) -> dict:
+    """fusion.init="measured": the product's per-tower scales from the loaded towers' maps on one
+    training batch (measured_product_scales)."""
+    if config.fusion.init != "measured":
+        return {}
+    record = measured_product_scales(*tower_maps(model, batch()))
+    model.get_layer("fusion").set_scales(*record["scales"])
+    return record
 
 
 def describe_m_fusion(run_info: dict) -> str:
@@ -228,6 +251,7 @@ def validate_m_fusion(config: ExperimentConfig) -> None:
     _one_snippet(config)
     if config.fusion.layer not in M_FUSION_POINTS:
         raise ValueError(f"fusion.layer={config.fusion.layer!r}: m_fusion fuses at one of {M_FUSION_POINTS}")
+    choice("fusion.init", config.fusion.init, INITS)
 
 
 register(ModelKind(
@@ -239,5 +263,6 @@ register(ModelKind(
     test_sampler=record_test_inputs,
     validate=validate_m_fusion,
     initialise=lambda model, config: initialise_streams(model, config) + initialise_copies(model),
+    measure_init=measure_m_fusion_init,
     describe=describe_m_fusion,
 ))

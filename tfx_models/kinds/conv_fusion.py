@@ -29,6 +29,7 @@ does. Bilinear fusion is itself a pooling: per snippet in "2d_conv_2d_pool"
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from tfx_models import runs
 from tfx_models.backbones.surgery import architecture_of, check_unique_paths, top, trunk
@@ -43,6 +44,8 @@ from tfx_models.layers.time import BatchToTime, TimeToBatch
 from tfx_models.losses import LossFn, heads_loss
 from tfx_models.registry import ModelKind, register
 
+# fusion.init: the fusion layer's fixed start, or one set from the towers' measured scales.
+INITS = ("fixed", "measured")
 # Where the towers may be fused (fusion.layer): their maps after ReLU.
 FUSION_POINTS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
 # Spatio-temporal modes over T snippets (fusion.mode; Table 3).
@@ -229,11 +232,57 @@ def initialise_streams(model: keras.Model, config: ExperimentConfig) -> list[str
     return loaded
 
 
+def rms(x: np.ndarray) -> float:
+    """Root mean square over every element: a map's scale, blind to where its activations are."""
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def tower_maps(model: keras.Model, features: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Both towers' maps at the fusion point (sub-models "spatial", "temporal") on a batch of
+    features {rgb, flow}, with any snippet axis folded into the batch."""
+    maps = []
+    for stream, key in (("spatial", "rgb"), ("temporal", "flow")):
+        part = model.get_layer(stream)
+        x = np.asarray(features[key]).reshape((-1, *part.input.shape[1:]))
+        maps.append(np.asarray(part(x, training=False), np.float64))
+    return maps[0], maps[1]
+
+
+def check_scales(spatial_rms: float, temporal_rms: float) -> None:
+    if not (spatial_rms > 0 and temporal_rms > 0):
+        raise ValueError(f"fusion.init='measured': a tower's map is all zero on the batch (RMS spatial "
+                         f"{spatial_rms}, temporal {temporal_rms}); nothing to scale by")
+
+
+def measured_identity_weights(xs: np.ndarray, xt: np.ndarray) -> dict:
+    """(w_s, w_t) for the kernel [w_s I ; w_t I] from the towers' maps: w_s r_s = w_t r_t (each
+    tower contributes the same RMS) and RMS(w_s xs + w_t xt) = r_s (the layers after the fusion are
+    the spatial tower's, trained on maps of RMS r_s). r = RMS over the batch's maps."""
+    r_s, r_t = rms(xs), rms(xt)
+    check_scales(r_s, r_t)
+    c = r_s / rms(xs / r_s + xt / r_t)
+    return {"spatial_rms": r_s, "temporal_rms": r_t, "identity_weights": [c / r_s, c / r_t]}
+
+
+def measure_init(model: keras.Model, config: ExperimentConfig, batch) -> dict:
+    """fusion.init="measured": the conv fusion kernel's identity weights from the loaded towers'
+    scales on one training batch (measured_identity_weights)."""
+    if config.fusion.init != "measured":
+        return {}
+    record = measured_identity_weights(*tower_maps(model, batch()))
+    model.get_layer("fusion").set_identity_weights(*record["identity_weights"])
+    return record
+
+
 def validate(config: ExperimentConfig) -> None:
     f = config.fusion
     choice("fusion.type", f.type, tuple(fl.FUSION_CLASSES))
     choice("fusion.layer", f.layer, FUSION_POINTS)
     choice("fusion.mode", f.mode, MODES)
+    choice("fusion.init", f.init, INITS)
+    if f.init == "measured" and f.type != "conv":
+        raise ValueError(f"fusion.init='measured' sets a conv fusion's identity weights; fusion.type={f.type!r} "
+                         "has none: use fusion.init=fixed")
 
 
 register(ModelKind(
@@ -244,4 +293,5 @@ register(ModelKind(
     test_sampler=record_test_inputs,
     validate=validate,
     initialise=initialise_streams,
+    measure_init=measure_init,
 ))

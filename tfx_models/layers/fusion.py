@@ -58,16 +58,39 @@ class MaxFusion(_PairFusion):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ProductFusion(_PairFusion):
-    """y = x_spatial * x_temporal, element-wise (Park et al. 2016, multiplicative fusion): on post-ReLU
-    maps, activations both streams share are amplified and the rest suppressed."""
+    """y = (a_s x_spatial) * (a_t x_temporal), element-wise (Park et al. 2016, multiplicative fusion):
+    on post-ReLU maps, activations both streams share are amplified and the rest suppressed.
+
+    scaled=True holds (a_s, a_t) as a non-trainable weight `scales` (ones until set_scales), so
+    the product can start at the scale the layers after it were trained on, whatever the towers'
+    own scales (fusion.init="measured"); scaled=False is the plain product (a_s = a_t = 1) and
+    has no weight, as runs from before the option.
+    """
+
+    def __init__(self, scaled: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.scaled = bool(scaled)
 
     def build(self, input_shape):
         a, b = _check_pair(input_shape, self.name)
         if a[-1] != b[-1]:
             raise ValueError(f"{self.name}: a product needs the same channels in both maps, got {a} and {b}")
+        if self.scaled:
+            self.scales = self.add_weight(name="scales", shape=(2,), initializer="ones", trainable=False)
+
+    def set_scales(self, spatial: float, temporal: float) -> None:
+        if not self.scaled:
+            raise ValueError(f"{self.name}: built with scaled=False, it has no scales to set")
+        self.scales.assign([spatial, temporal])
 
     def call(self, inputs):
-        return inputs[0] * inputs[1]
+        if not self.scaled:
+            return inputs[0] * inputs[1]
+        scales = tf.cast(self.scales, inputs[0].dtype)
+        return (scales[0] * inputs[0]) * (scales[1] * inputs[1])
+
+    def get_config(self):
+        return {**super().get_config(), "scaled": self.scaled}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -122,6 +145,7 @@ class ConvFusion(_PairFusion):
     def build(self, input_shape):
         a, b = _check_pair(input_shape, self.name)
         self.filters = self.filters or a[-1]
+        self._channels = (a[-1], b[-1])
         if self.init == "identity":
             initializer = keras.initializers.Constant(_stacked_identities(a[-1], b[-1], self.filters,
                                                                           self.identity_weights))
@@ -129,6 +153,15 @@ class ConvFusion(_PairFusion):
             initializer = keras.initializers.GlorotUniform()
         self.kernel = self.add_weight(name="kernel", shape=(a[-1] + b[-1], self.filters), initializer=initializer)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def set_identity_weights(self, spatial: float, temporal: float) -> None:
+        """Restarts the kernel as [spatial I ; temporal I], bias 0 (fusion.init="measured" sets the
+        weights from the towers' measured scales after they are loaded)."""
+        if self.init != "identity":
+            raise ValueError(f"{self.name}: identity weights need init='identity', not {self.init!r}")
+        self.kernel.assign(_stacked_identities(*self._channels, self.filters, (spatial, temporal)))
+        self.bias.assign(np.zeros(self.bias.shape, np.float32))
+        self.identity_weights = (float(spatial), float(temporal))
 
     def call(self, inputs):
         x = tf.concat([inputs[0], inputs[1]], axis=-1)
@@ -173,6 +206,7 @@ class Conv3DFusion(_PairFusion):
         if len(a) not in (4, 5):
             raise ValueError(f"{self.name}: expected [N,T,H,W,C] or [N,H,W,C] maps, got {a}")
         self.filters = self.filters or a[-1]
+        self._channels = (a[-1], b[-1])
         shape = (3, 3, 3, a[-1] + b[-1], self.filters)
         if self.init == "gaussian_identity":
             identities = _stacked_identities(a[-1], b[-1], self.filters, self.identity_weights)
@@ -181,6 +215,15 @@ class Conv3DFusion(_PairFusion):
             initializer = keras.initializers.GlorotUniform()
         self.kernel = self.add_weight(name="kernel", shape=shape, initializer=initializer)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def set_identity_weights(self, spatial: float, temporal: float) -> None:
+        """Restarts the kernel as G * [spatial I ; temporal I], bias 0 (fusion.init="measured")."""
+        if self.init != "gaussian_identity":
+            raise ValueError(f"{self.name}: identity weights need init='gaussian_identity', not {self.init!r}")
+        identities = _stacked_identities(*self._channels, self.filters, (spatial, temporal))
+        self.kernel.assign(gaussian_3x3x3(self.sigma)[..., None, None] * identities)
+        self.bias.assign(np.zeros(self.bias.shape, np.float32))
+        self.identity_weights = (float(spatial), float(temporal))
 
     def call(self, inputs):
         x = tf.concat([inputs[0], inputs[1]], axis=-1)

@@ -83,10 +83,22 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
     }
 
 
+# run_info keys a run records once, at its start (ModelKind.measure_init): a resumed run keeps them.
+STARTING_KEYS = ("initialisation",)
+
+
 def write_run_files(run_dir: str, config: config_lib.ExperimentConfig, run_info: dict) -> None:
     tf.io.gfile.makedirs(run_dir)
+    if tf.io.gfile.exists(f"{run_dir}/{RUN_INFO_FILE}"):
+        old = read_run_info(run_dir)
+        run_info = {**{k: old[k] for k in STARTING_KEYS if k in old}, **run_info}
     _write_json(f"{run_dir}/{CONFIG_FILE}", config_lib.to_dict(config))
     _write_json(f"{run_dir}/{RUN_INFO_FILE}", run_info)
+
+
+def record_in_run_info(run_dir: str, entries: dict) -> None:
+    """Adds entries to a run's run_info.json (what the run measured as it started)."""
+    _write_json(f"{run_dir}/{RUN_INFO_FILE}", {**read_run_info(run_dir), **entries})
 
 
 def read_config(run_dir: str) -> config_lib.ExperimentConfig:

@@ -149,6 +149,12 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
             loaded = kind.initialise(model, config)
             if chief and loaded:
                 print(f"initialised {len(loaded)} layers from trained runs", flush=True)
+        if restored is None and kind.measure_init is not None:
+            measured = kind.measure_init(model, config, lambda: next(iter(
+                dataset_fn(tf.distribute.InputContext(), seed=t.seed)))[0])
+            if chief and measured:
+                runs.record_in_run_info(run_dir, {"initialisation": measured})
+                print(f"initialisation from measured scales: {measured}", flush=True)
         start = int(step_var.numpy())
         if chief:
             print(f"resumed from {restored} at step {start}" if restored else f"starting {config.name} from step 0",
