@@ -111,3 +111,12 @@ def siamese_loss(margin: float, weight: float) -> LossFn:
         return total, logs
 
     return loss_fn
+
+
+def end_point_error(predicted: tf.Tensor, true: tf.Tensor, valid: tf.Tensor | None = None) -> tf.Tensor:
+    """Per-example end-point error [N] of flow [N,...,2]: the mean over valid pixels of ||f_pred - f_true||_2
+    (valid [N,...] bool, default all); an example without a valid pixel scores 0."""
+    error = tf.norm(tf.cast(predicted, tf.float32) - tf.cast(true, tf.float32), axis=-1)
+    mask = tf.ones_like(error) if valid is None else tf.cast(valid, tf.float32)
+    axes = list(range(1, len(error.shape)))
+    return tf.reduce_sum(error * mask, axes) / tf.maximum(tf.reduce_sum(mask, axes), 1.0)

@@ -14,8 +14,8 @@ import types
 import typing
 
 from tfx_models.config.checks import validate
-from tfx_models.config.sections import (AmplificationConfig, DataConfig, DistillConfig, ExperimentConfig, FusionConfig,
-                                        ModelConfig, SiameseConfig, TrainConfig)
+from tfx_models.config.sections import (AmplificationConfig, DataConfig, DistillConfig, ExperimentConfig, FlowAuxConfig,
+                                        FusionConfig, ModelConfig, SiameseConfig, TrainConfig)
 
 
 def _section_types(cls) -> dict:
@@ -68,7 +68,8 @@ def _check_value(key: str, value, annotation):
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "fusion": FusionConfig,
-            "amplification": AmplificationConfig, "siamese": SiameseConfig, "distill": DistillConfig, "train": TrainConfig}
+            "amplification": AmplificationConfig, "siamese": SiameseConfig, "distill": DistillConfig,
+            "flow_aux": FlowAuxConfig, "train": TrainConfig}
 
 
 def from_dict(raw: dict, source: str = "config") -> ExperimentConfig:

@@ -144,6 +144,15 @@ class DistillConfig:
 
 
 @dataclass
+class FlowAuxConfig:
+    """The auxiliary flow-prediction loss of kind d3d_aux (Stroud et al.'s alternative to distillation)."""
+
+    layer: str = "mixed_3b"  # the hidden layer (a Keras layer name of the S3D-G tower) the decoder reads
+    decoder: str = "conv"    # "conv" or "pwc" (tfx_models.backbones.flow_decoders)
+    weight: float = 1.0      # lambda: loss = cross-entropy + lambda x end-point error to the clip's stored flow
+
+
+@dataclass
 class TrainConfig:
     steps: int = 80_000
     batch_size: int = 256  # global, across replicas and workers
@@ -170,6 +179,7 @@ class ExperimentConfig:
     amplification: AmplificationConfig = field(default_factory=AmplificationConfig)
     siamese: SiameseConfig = field(default_factory=SiameseConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    flow_aux: FlowAuxConfig = field(default_factory=FlowAuxConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 

@@ -63,6 +63,7 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
         "fusion": sections["fusion"],
         "amplification": sections["amplification"],
         "distill": sections["distill"],
+        "flow_aux": sections["flow_aux"],
         "tasks": [info["dataset"] for info in dataset_infos],
         "classes": {info["dataset"]: list(info["classes"]) for info in dataset_infos},
         "crop_size": d.crop_size,

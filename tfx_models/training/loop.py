@@ -235,7 +235,8 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
                     tf.summary.scalar(name, value)
             if chief:
                 shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()
-                                  if k.startswith(("loss", "accuracy", "distill", "contrastive", "total_loss", "gradient_norm")))
+                                  if k.startswith(("loss", "accuracy", "distill", "flow_epe", "contrastive", "total_loss",
+                                                   "gradient_norm")))
                 print(f"step {step}/{t.steps}  {shown}  lr {lr:.1e}  "
                       f"{metrics['examples_per_second']:.1f} examples/s", flush=True)
             windows.append((window_steps, elapsed))

@@ -1,0 +1,23 @@
+"""The probe's clips and picture, on hand-made videos (the decoder and EPE: test_flow_decoders)."""
+import numpy as np
+
+from results.flow_probe import video_clips
+from results.flow_probe_picture import CELL, picture
+
+
+def test_clips_are_spread_centre_cropped_and_paired_with_each_frames_field():
+    frames = [np.full((12, 16, 3), i, np.uint8) for i in range(10)]
+    flow = [np.full((12, 16, 2), i, np.float32) for i in range(9)]
+    clips = video_clips(frames, flow, snippets=3, stride=2, crop=8, clips=2)
+    assert [index for index, *_ in clips] == [[0, 2, 4], [4, 6, 8]]
+    _, rgb, stored, window = clips[1]
+    assert rgb.shape == (3, 8, 8, 3) and window == (slice(2, 10), slice(4, 12))
+    np.testing.assert_array_equal(stored[:, 0, 0, 0], [4, 6, 8])
+
+
+def test_the_picture_has_a_row_per_clip_and_a_decoded_column_per_probe():
+    examples = {"frames": np.zeros((3, 2, 4, 4, 3)), "stored": np.ones((3, 2, 4, 4, 2)),
+                "true": np.ones((3, 2, 4, 4, 2)), "valid": np.ones((3, 2, 4, 4), bool),
+                "decoded": np.zeros((3, 2, 4, 4, 2))}
+    image = picture({"S3D-G": examples, "D3D": examples}, clips=2)
+    assert image.shape == (2 * CELL, 5 * CELL, 3)
