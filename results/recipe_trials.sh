@@ -14,6 +14,8 @@ ALL_TRIALS=(
   "s_d09_2400|demo_spatial|2400|--set model.dropout=0.9"
   "t_d05_2400|demo_temporal|2400|"
   "t_d09_2400|demo_temporal|2400|--set model.dropout=0.9"
+  "s_d05_1200|demo_spatial|1200|"
+  "t_d05_4800|demo_temporal|4800|"
 )
 TRIALS=${TRIALS:-s_d05_2400 s_d09_2400 t_d05_2400 t_d09_2400}
 
@@ -34,6 +36,8 @@ for split in $SPLITS; do
     fi
     runs+=("--${config#demo_}" "$run")
   done
-  [ -f "$OUT/eval/s$split/results.json" ] || $PY -m tfx_models.evaluate "${runs[@]}" --out "$OUT/eval/s$split" \
+  # One evaluation per set of trials; its late fusion pairs the first spatial trial with each temporal one.
+  eval_dir="$OUT/eval/s$split/${TRIALS// /+}"
+  [ -f "$eval_dir/results.json" ] || $PY -m tfx_models.evaluate "${runs[@]}" --out "$eval_dir" \
       --num_frames "$NUM_FRAMES" --crops "$CROPS" --no_svm
 done
