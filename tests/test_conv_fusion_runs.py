@@ -82,6 +82,30 @@ def test_evaluate_gives_the_fused_run_joint_inputs(fused_run, tmp_path):
     assert split[fused_rows[0]]["videos"] == 6
 
 
+def test_two_record_dirs_of_one_split_are_both_kept(fused_run, tmp_path):
+    """Runs trained on two copies of split 1's records: each copy gets its own column; neither
+    overwrites the other (both are named "tiny split 1")."""
+    import json
+    import shutil
+
+    from tfx_models.evaluation.protocol import evaluate_runs
+
+    moved = []
+    for copy, stream in (("a", "spatial"), ("b", "temporal")):
+        records, run = str(tmp_path / f"records_{copy}"), str(tmp_path / f"{stream}_{copy}")
+        shutil.copytree(fused_run["records"], records)
+        shutil.copytree(fused_run[stream], run)
+        for path, key, value in ((f"{records}/dataset_info.json", "split", 1),
+                                 (f"{run}/run_info.json", "records", [records])):
+            data = json.load(open(path))
+            data[key] = value
+            json.dump(data, open(path, "w"))
+        moved.append(run)
+    result = evaluate_runs([moved[0]], [moved[1]], str(tmp_path / "eval"), subset="test",
+                           num_frames=2, crops=1, batch_size=50, svm=False, svm_frames=2, svm_crops=1, svm_c=1.0)
+    assert len(result["splits"]) == 2 and sorted(len(rows) for rows in result["splits"].values()) == [1, 1]
+
+
 def test_fused_export_runs_in_the_cpp_loader(fused_run, tmp_path):
     from media.shards import iter_records
     from tfx_models.export import saved_model as export

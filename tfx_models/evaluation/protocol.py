@@ -448,6 +448,8 @@ def evaluate_runs(spatial: list[str], temporal: list[str], out_dir: str, *,
     per_split = {}
     for group in by_dir.values():
         split = _split_name(group["record_dir"])
+        if split in per_split:  # two record dirs of the same split: keep both, named apart
+            split = f"{split} ({group['record_dir']})"
         per_split[split] = _evaluate_split(group["models"], group["record_dir"], split, out_dir,
                                            settings=group["settings"], fold_runs=group["fold_runs"],
                                            **options)
