@@ -215,3 +215,16 @@ def test_bad_arguments_and_command_line(ucf_root, capsys):
     with pytest.raises(SystemExit) as caught:
         main(["--format", "ucf101", "--root", str(ucf_root)])
     assert caught.value.code == 2 and "classInd.txt:2: malformed" in capsys.readouterr().err
+
+
+def test_results_profile_tests_over_500_videos_of_each_set_on_every_split(tmp_path):
+    """27 groups of 7 clips: a split tests 9 groups, 63 videos a class (10 and 8 classes)."""
+    jobs = layout.plan(PROFILES["results"])
+    layout.write_ucf_lists(str(tmp_path / "ucf101"), [j for j in jobs if j.dataset == "ucf101"])
+    layout.write_hmdb_splits(str(tmp_path / "hmdb51"), [j for j in jobs if j.dataset == "hmdb51"])
+    for split in (1, 2, 3):
+        ucf = load_entries("ucf101", split, root=str(tmp_path / "ucf101"))
+        hmdb = load_entries("hmdb51", split, root=str(tmp_path / "hmdb51"))
+        assert (len(ucf), sum(e.subset == "test" for e in ucf)) == (1890, 630)
+        assert (len(hmdb), sum(e.subset == "test" for e in hmdb)) == (1512, 504)
+        assert not {e.group for e in ucf if e.subset == "test"} & {e.group for e in ucf if e.subset == "train"}

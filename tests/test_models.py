@@ -88,13 +88,14 @@ def test_multitask_heads_ignore_other_tasks_samples():
         return -np.log(np.exp(logits[label]) / np.exp(logits).sum())
 
     la, lb = logits_a.numpy(), logits_b.numpy()
-    expected = (ce(la[0], 0) + ce(la[1], 1)) / 4 + (ce(lb[2], 1) + ce(lb[3], 0)) / 4
+    # Each head averages over its own task's share of the batch (4 samples / 2 tasks).
+    expected = (ce(la[0], 0) + ce(la[1], 1)) / 2 + (ce(lb[2], 1) + ce(lb[3], 0)) / 2
     np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-5)
     np.testing.assert_array_equal(grad_a.numpy()[2:], 0.0)   # ucf101 head: no hmdb51 samples
     np.testing.assert_array_equal(grad_b.numpy()[:2], 0.0)   # hmdb51 head: no ucf101 samples
-    # Each head's own samples get d(CE / global batch)/d logits = (softmax - one-hot) / 4.
+    # Each head's own samples get d(CE / (global batch / 2))/d logits = (softmax - one-hot) / 2.
     def ce_grad(logits, label):
-        return (np.exp(logits) / np.exp(logits).sum() - np.eye(len(logits))[label]) / 4
+        return (np.exp(logits) / np.exp(logits).sum() - np.eye(len(logits))[label]) / 2
     np.testing.assert_allclose(grad_a.numpy()[:2], [ce_grad(la[0], 0), ce_grad(la[1], 1)], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(grad_b.numpy()[2:], [ce_grad(lb[2], 1), ce_grad(lb[3], 0)], rtol=1e-5, atol=1e-7)
     assert [float(v) for v in logs["accuracy_ucf101"]] == [2.0, 2.0]

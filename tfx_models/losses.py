@@ -25,8 +25,13 @@ def cross_entropy_heads(heads: dict[str, int | None]) -> LossFn:
     from (targets["task"]); None means every sample. Multi-task training
     (Sect. 4) is {"logits_ucf101": 0, "logits_hmdb51": 1}: the other
     dataset's samples are masked out of a head's loss, and the total is the
-    sum of the heads' losses, each averaged over the global batch.
+    sum of the heads' losses, each the mean over its own task's samples: the
+    input draws each of the T tasks with probability 1/T, so a task holds
+    global_batch / T samples on average. Dividing by the whole global batch
+    instead would halve every head's gradient with two tasks.
     """
+    tasks = len({task for task in heads.values() if task is not None}) or 1
+
     def loss_fn(outputs: dict, targets: dict, global_batch_size: int):
         labels = tf.cast(targets["label"], tf.int32)
         total = tf.constant(0.0, tf.float32)
@@ -41,7 +46,8 @@ def cross_entropy_heads(heads: dict[str, int | None]) -> LossFn:
             # lookup; the mask zeroes their loss and gradient.
             safe = tf.where(mask > 0, labels, tf.zeros_like(labels))
             per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits) * mask
-            total += tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+            share = 1 if task is None else tasks
+            total += share * tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
             correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), safe), tf.float32) * mask
             suffix = key[len("logits"):]
             count = tf.reduce_sum(mask)

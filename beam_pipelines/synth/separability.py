@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from beam_pipelines.synth.render import FLOW_BOUND, render_clip
+from beam_pipelines.synth.render import FLOW_BOUND, PROFILES, render_clip
 from media.flow import FlowEstimator, compute_flows
 
 SUBSETS = {
@@ -68,7 +68,7 @@ def accuracy(inputs, labels, test, classes, name, epochs, seed):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m beam_pipelines.synth.separability",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="tiny", choices=("tiny", "small", "full"))
+    parser.add_argument("--profile", default="tiny", choices=sorted(PROFILES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--groups", type=int, default=24, help="groups (clips) per class; a third are tested")
     parser.add_argument("--per-clip", type=int, default=4, help="samples drawn from each clip")

@@ -1,0 +1,77 @@
+"""The findings table on hand-made evaluations: rows aligned by video id, cue groups, counts."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from results.findings_table import NOT_MEASURED, Finding, Row, markdown, measure
+
+CLASSES = ["ApproachBall", "BounceBall", "OrbitStar", "RecedeBall", "SlideBox", "SpinBall", "SwingBall",
+           "TossApple", "TossLemon", "TossPlum"]
+# Ten videos: five of ball classes (motion only), five of toss classes (appearance only).
+LABELS = [0, 1, 3, 5, 6, 7, 8, 9, 7, 8]
+IDS = [f"v{i}" for i in range(10)]
+
+
+def _write_eval(root, split_dir, label, right, order):
+    """One row's video_scores.npz and row JSON; `right` per video of IDS, stored in `order`."""
+    path = os.path.join(root, split_dir)
+    os.makedirs(path, exist_ok=True)
+    scores = np.full((10, 10), 0.01, np.float32)
+    for i, video in enumerate(order):
+        truth = LABELS[video]
+        scores[i, truth if right[video] else (truth + 1) % 10] = 0.9
+    key = label.lower().replace(" ", "_")
+    np.savez(os.path.join(path, "video_scores.npz"), ids=np.asarray([IDS[v] for v in order]),
+             labels=np.asarray([LABELS[v] for v in order]), **{key: scores})
+    with open(os.path.join(path, key + ".json"), "w") as f:
+        json.dump({"classes": CLASSES}, f)
+
+
+@pytest.fixture()
+def root(tmp_path):
+    a_right = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]   # 8 of 10
+    b_right = [1, 1, 1, 1, 0, 0, 0, 0, 1, 0]   # 5 of 10: only a on v4..v7, only b on v8
+    _write_eval(tmp_path, "one/ucf101_split_1", "Model A", a_right, list(range(10)))
+    _write_eval(tmp_path, "two/ucf101_split_1", "Model B", b_right, [9, 3, 0, 5, 1, 8, 2, 7, 4, 6])
+    return str(tmp_path)
+
+
+A = Row("one/ucf101_split_1", "Model A", "A")
+B = Row("two/ucf101_split_1", "Model B", "B")
+
+
+def test_two_evaluations_compare_video_for_video(root):
+    result = measure(root, Finding("paper", "A beats B", "a > b", A, B, "cmd"))
+    assert (result["videos"], result["only_a"], result["only_b"]) == (10, 4, 1)
+    assert result["accuracy_a"] == pytest.approx(0.8) and result["accuracy_b"] == pytest.approx(0.5)
+    assert result["difference"] == pytest.approx(0.3)
+    assert result["mcnemar_p"] == pytest.approx(12 / 32)   # 2 * (C(5,0) + C(5,1)) / 2^5
+    assert result["verdict"] == "unresolved"
+
+
+def test_a_cue_group_keeps_only_its_classes(root):
+    result = measure(root, Finding("paper", "A beats B", "a > b", A, B, "cmd", cue="motion only"))
+    # v0..v4 are ball videos: a right on all 5, b on v0..v3.
+    assert (result["videos"], result["only_a"], result["only_b"]) == (5, 1, 0)
+    assert result["difference"] == pytest.approx(0.2)
+
+
+def test_missing_evaluations_are_listed_as_not_measured(root):
+    text, data = markdown(root, [Finding("paper", "later", "a > b", A, Row("nowhere", "X", "X"), "cmd"),
+                                 Finding("paper", "A beats B", "a > b", A, B, "cmd")])
+    lines = text.splitlines()
+    assert len(lines) == 4 and NOT_MEASURED in lines[2] and data[0]["result"] is None
+    assert "A 80.0%" in lines[3] and "+30.0 [" in lines[3] and "| 10 |" in lines[3]
+
+
+def test_different_test_videos_are_refused(root, tmp_path):
+    _write_eval(root, "three/ucf101_split_1", "Model C", [1] * 10, list(range(10)))
+    scores = dict(np.load(os.path.join(root, "three/ucf101_split_1/video_scores.npz")))
+    scores["ids"] = np.asarray([f"w{i}" for i in range(10)])
+    np.savez(os.path.join(root, "three/ucf101_split_1/video_scores.npz"), **scores)
+    with pytest.raises(ValueError, match="different test videos"):
+        measure(root, Finding("paper", "x", "a > b", A, Row("three/ucf101_split_1", "Model C", "C"), "cmd"))
