@@ -79,15 +79,15 @@ def test_scores_of_a_wider_head_are_its_first_columns_renormalised():
     logits = keras.layers.Dense(4, name="logits")(keras.layers.GlobalAveragePooling2D()(inputs))
     model = keras.Model({"rgb": inputs}, {"probabilities": keras.layers.Softmax()(logits)})
     settings = {"classes": {"own": ["a", "b", "x", "y"]}, "extra_records": ["other"]}
-    entry = evaluate._eval_model("m", model, settings, "own", ["a", "b"])
+    entry = evaluate.eval_model("m", model, settings, "own", ["a", "b"])
     frames = np.random.default_rng(0).uniform(size=(3, 4, 4, 3)).astype(np.float32)
     full = model.predict({"rgb": frames}, verbose=0)["probabilities"]
     expected = full[:, :2] / (full[:, 0] + full[:, 1])[:, None]
     np.testing.assert_allclose(entry.scores({"rgb": frames}, batch_size=8), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="has 4 classes, the records of 'own' have 2"):
-        evaluate._eval_model("m", model, {**settings, "extra_records": []}, "own", ["a", "b"])
+        evaluate.eval_model("m", model, {**settings, "extra_records": []}, "own", ["a", "b"])
     with pytest.raises(ValueError, match="has 4 classes"):
-        evaluate._eval_model("m", model, settings, "own", ["b", "a"])
+        evaluate.eval_model("m", model, settings, "own", ["b", "a"])
 
 
 def test_init_run_copies_the_tower_and_leaves_the_heads_fresh(datasets, tmp_path):

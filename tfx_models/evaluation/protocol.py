@@ -89,7 +89,7 @@ def _input_shapes(model: keras.Model) -> dict:
     return {name: tuple(t.shape[1:]) for name, t in tensors.items()}
 
 
-def _eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
+def eval_model(label: str, model: keras.Model, settings: dict, dataset: str,
                 dataset_classes: list[str]) -> EvalModel:
     """Checks a model against the I/O contract and reads its input configuration."""
     shapes = _input_shapes(model)
@@ -274,9 +274,9 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
     """Scores, fusions and metric files of one split; returns {row label: metrics summary}."""
     info = read_dataset_info(record_dir)
     classes = list(info["classes"])
-    entries = [_eval_model(label, model, settings.get(label, {}), info["dataset"], classes)
+    entries = [eval_model(label, model, settings.get(label, {}), info["dataset"], classes)
                for label, model in models.items()]
-    fold_models = [FoldModel(_eval_model(label, model, run_info, info["dataset"], classes),
+    fold_models = [FoldModel(eval_model(label, model, run_info, info["dataset"], classes),
                              int(run_info["folds"]), int(run_info["holdout_fold"]))
                    for label, model, run_info in fold_runs]
     ids, labels, scores = score_videos(entries, record_dir, subset, num_frames=num_frames,

@@ -71,6 +71,14 @@ def verify(prefix: str) -> str | None:
     return None
 
 
+def step_of(prefix: str) -> int:
+    """The step a checkpoint prefix ('.../ckpt-400') was saved at."""
+    match = _NUMBER.search(prefix + ".index")
+    if match is None:
+        raise ValueError(f"{prefix}: not a checkpoint prefix ({PREFIX}-<step>)")
+    return int(match.group(1))
+
+
 def checkpoints_newest_first(directory: str) -> list[str]:
     """Checkpoint prefixes found on disk (not trusting the 'checkpoint' state file)."""
     found = []

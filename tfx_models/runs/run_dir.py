@@ -130,9 +130,10 @@ def num_classes(run_info: dict) -> dict[str, int]:
     return {task: len(run_info["classes"][task]) for task in run_info["tasks"]}
 
 
-def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
+def load_model_from_run(run_dir: str, checkpoint: str | None = None) -> tuple[keras.Model, dict]:
     """The run's inference model (see ModelKind.inference) with the weights of its newest valid
-    checkpoint, and its run_info. The run's kind must be registered (import tfx_models.kinds)."""
+    checkpoint (or of the `checkpoint` prefix given), and its run_info. The run's kind must be
+    registered (import tfx_models.kinds)."""
     config = read_config(run_dir)
     run_info = read_run_info(run_dir)
     # Pre-trained weights and runs are already inside the checkpoint; do not read them again.
@@ -142,7 +143,7 @@ def load_model_from_run(run_dir: str) -> tuple[keras.Model, dict]:
     config.fusion.train_from_fusion = False
     kind = registry.kind_of(config)
     model = kind.build(config, num_classes(run_info))
-    prefix = checkpoints.latest_valid_checkpoint(checkpoint_dir(run_dir))
+    prefix = checkpoint or checkpoints.latest_valid_checkpoint(checkpoint_dir(run_dir))
     if prefix is None:
         raise FileNotFoundError(f"{checkpoint_dir(run_dir)}: no complete checkpoint")
     tf.train.Checkpoint(weights=checkpoints.model_variables(model)).restore(prefix).expect_partial() \
