@@ -5,7 +5,9 @@
 Per split of the synthetic UCF-like set: ingest (DIS flow, 112 px) if its records are missing, then train
 (python -m tfx_models.train; a rerun resumes) the flow teacher (demo_d3d_teacher), the RGB student without
 distillation (demo_d3d_student) and the student distilled from that teacher with each loss form
-(demo_d3d_mse, demo_d3d_kl); evaluate all four on the held-out videos (tfx_models.evaluate: clips over the
+(demo_d3d_mse, demo_d3d_kl), and, from the trained student, D3D (MSE) against its control trained for
+the same steps without a teacher (demo_d3d_mse_from_student, demo_d3d_student_continued; --continue_steps)
+and a sweep of lambda (--mse_weights); evaluate all of them on the held-out videos (tfx_models.evaluate: clips over the
 whole video, scores averaged) and average each RGB model's scores with the teacher's (two-stream late
 fusion). Writes <out>/d3d_table.md and .json and prints the table: accuracy per split, the mean, and the
 mean per-class recall over the classes told apart by motion only, appearance only, or both.
@@ -23,9 +25,13 @@ from results.recall_by_cue import GROUPS, cue_of_class
 from tfx_models.evaluation import late_fusion, metrics
 
 EXPERIMENTS = {"teacher": "demo_d3d_teacher", "student": "demo_d3d_student", "d3d_mse": "demo_d3d_mse",
-               "d3d_kl": "demo_d3d_kl"}
+               "d3d_kl": "demo_d3d_kl", "student_continued": "demo_d3d_student_continued",
+               "d3d_mse_continued": "demo_d3d_mse_from_student"}
+CONTINUED = ("student_continued", "d3d_mse_continued")  # start from the trained student
 ROWS = {"teacher": "Teacher: S3D-G on flow clips", "student": "Student: S3D-G on RGB clips, no distillation",
         "d3d_mse": "D3D: student distilled, MSE on logits", "d3d_kl": "D3D: student distilled, KL at tau 2",
+        "student_continued": "Control: trained student, more steps without a teacher",
+        "d3d_mse_continued": "D3D from the trained student, MSE on logits",
         "fusion_student": "Two-stream: student + teacher (late fusion)",
         "fusion_d3d_mse": "D3D (MSE) + teacher (late fusion)", "fusion_d3d_kl": "D3D (KL) + teacher (late fusion)"}
 ANCHORS = ("Paper anchors (Stroud et al., WACV 2020; S3D-G with Kinetics pre-training, real videos): D3D top-1 "
@@ -48,11 +54,21 @@ def ensure_records(synth: str, records: str, split: int, python: str) -> None:
              "--split", str(split), "--output", records, "--flow", "dis", "--size", "112", "--num_shards", "2"])
 
 
-def train_runs(records: str, run_root: str, *, steps: int, seed: int, python: str, extra: list[str]) -> dict:
+def lambda_row(weight: float) -> str:
+    return f"d3d_mse_lambda_{weight:g}"
+
+
+def train_runs(records: str, run_root: str, *, steps: int, continue_steps: int, seed: int, python: str,
+               extra: list[str], mse_weights: list[float] = ()) -> dict:
     runs = {}
-    for name, experiment in EXPERIMENTS.items():
+    planned = [(name, experiment, []) for name, experiment in EXPERIMENTS.items()]
+    planned += [(lambda_row(w), EXPERIMENTS["d3d_mse"], [f"distill.weight={w:g}"]) for w in mse_weights]
+    for name, experiment, own in planned:
         run_dir = runs[name] = os.path.join(run_root, name)
-        overrides = [f"data.records={records}", f"train.steps={steps}", f"train.seed={seed}", *extra]
+        budget = continue_steps if name in CONTINUED else steps
+        overrides = [f"data.records={records}", f"train.steps={budget}", f"train.seed={seed}", *extra, *own]
+        if name in CONTINUED:
+            overrides.append(f"model.init_run={runs['student']}")
         if name.startswith("d3d"):
             overrides.append(f"distill.teacher_run={runs['teacher']}")
         out = run([python, "-m", "tfx_models.train", "--config", f"tfx_models/experiments/{experiment}.py",
@@ -89,13 +105,15 @@ def cue_recall(summary: dict, cues: dict[str, str]) -> dict[str, float]:
     return {group: float(np.mean(values)) for group, values in groups.items()}
 
 
-def table(per_split: dict[int, dict[str, dict]], cues: dict[str, str]) -> tuple[str, dict]:
+def table(per_split: dict[int, dict[str, dict]], cues: dict[str, str], mse_weights: list[float] = ()
+          ) -> tuple[str, dict]:
     splits = sorted(per_split)
     groups = list(GROUPS.values())
     header = ["Method"] + [f"split {s}" for s in splits] + ["mean"] + [f"recall, {g}" for g in groups]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     data = {}
-    for key, label in ROWS.items():
+    rows = {**ROWS, **{lambda_row(w): f"D3D: student distilled, MSE on logits, lambda {w:g}" for w in mse_weights}}
+    for key, label in rows.items():
         accuracy = [per_split[s][key]["accuracy"] for s in splits]
         by_cue = [cue_recall(per_split[s][key], cues) for s in splits]
         recall = {g: float(np.mean([c[g] for c in by_cue if g in c])) for g in groups if any(g in c for c in by_cue)}
@@ -113,6 +131,10 @@ def main(argv=None) -> None:
     parser.add_argument("--synth", default="out/demo/synth", help="synthetic benchmark (rendered if missing)")
     parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=600, help="training steps of every run")
+    parser.add_argument("--continue_steps", type=int, help="steps of the runs from the trained student "
+                        "(default: half of --steps)")
+    parser.add_argument("--mse_weights", type=float, nargs="*", default=[],
+                        help="extra D3D (MSE) runs from scratch at these lambdas (the sweep)")
     parser.add_argument("--num_frames", type=int, default=10, help="test clips per video")
     parser.add_argument("--crops", type=int, default=1, choices=(1, 2, 5, 10), help="crops per test clip")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -123,15 +145,16 @@ def main(argv=None) -> None:
     for split in args.splits:
         records = os.path.join(args.out, "records", f"ucf101-s{split}")
         ensure_records(args.synth, records, split, python)
-        runs = train_runs(records, os.path.join(args.out, "runs", f"s{split}"), steps=args.steps, seed=split,
-                          python=python, extra=args.set)
+        runs = train_runs(records, os.path.join(args.out, "runs", f"s{split}"), steps=args.steps,
+                          continue_steps=args.continue_steps or args.steps // 2, seed=split, python=python,
+                          extra=args.set, mse_weights=args.mse_weights)
         per_split[split] = split_rows(runs, records, os.path.join(args.out, "eval", f"s{split}"),
                                       num_frames=args.num_frames, crops=args.crops)
-    markdown, data = table(per_split, cue_of_class("ucf101"))
+    markdown, data = table(per_split, cue_of_class("ucf101"), args.mse_weights)
     with open(os.path.join(args.out, "d3d_table.md"), "w") as f:
         f.write(markdown)
     metrics.write_json(os.path.join(args.out, "d3d_table.json"),
-                       {"splits": args.splits, "steps": args.steps, "num_frames": args.num_frames,
+                       {"splits": args.splits, "steps": args.steps, "mse_weights": args.mse_weights, "num_frames": args.num_frames,
                         "crops": args.crops, "overrides": args.set, "rows": data})
     print(markdown)
 

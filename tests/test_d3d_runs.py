@@ -150,3 +150,26 @@ def test_client_and_beam_predict_classify_videos_without_optical_flow(d3d_runs, 
     rows = [json.loads(line) for line in open(next((tmp_path / "out").glob("run-predictions-*.jsonl")))]
     for row in rows:
         np.testing.assert_allclose(row["probabilities"], expected[row["path"]], rtol=1e-4, atol=1e-6)
+
+
+def test_distillation_can_start_from_a_trained_student(d3d_runs, tmp_path):
+    """model.init_run copies a trained s3d RGB run (heads included) into the d3d student; the
+    same key starts the control run (kind s3d, no teacher) from the same weights."""
+    records = d3d_runs["records"]
+    student_run = str(tmp_path / "student")
+    train(experiment("demo_d3d_student", f"data.records={records}"), student_run)
+    trained, _ = runs.load_model_from_run(student_run)
+    for name, overrides in (("demo_d3d_mse", [f"distill.teacher_run={d3d_runs['teacher']}"]), ("demo_d3d_student", [])):
+        config = experiment(name, f"data.records={records}", f"model.init_run={student_run}", *overrides)
+        kind = kinds.kind_of(config)
+        model = kind.build(config, {"tiny": 3})
+        loaded = kind.initialise(model, config)
+        student = model.get_layer("student") if name == "demo_d3d_mse" else model
+        assert any("init_run:" in n for n in loaded)
+        for layer in ("logits", "tower"):
+            for got, want in zip(student.get_layer(layer).get_weights(), trained.get_layer(layer).get_weights(),
+                                 strict=True):
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} {layer}")
+    config = experiment("demo_d3d_student", f"data.records={records}", f"model.init_run={d3d_runs['teacher']}")
+    with pytest.raises(ValueError, match="needs a kind s3d run on the spatial stream"):
+        kinds.kind_of(config).initialise(kinds.kind_of(config).build(config, {"tiny": 3}), config)

@@ -65,7 +65,8 @@ class ModelConfig:
     # by layer; docs/two_stream.md, "A temporal stream that learns motion", measures why it matters).
     init: str = "glorot_uniform"
     # A trained run of the same stream and architecture whose tower initialises this one; the
-    # heads start afresh (Table 2: fine-tuned from another dataset's net).
+    # heads start afresh (Table 2: fine-tuned from another dataset's net). Clip models (s3d, and
+    # d3d's student) copy the whole run, heads included: distillation from a trained student.
     init_run: str | None = None
 
 

@@ -94,9 +94,24 @@ def build_from_config(config: ExperimentConfig, num_classes: dict[str, int], *, 
 
 
 def initialise(model: keras.Model, config: ExperimentConfig) -> list[str]:
-    """An i3d_cnn_m clip model starts from the trained 2D run named by distill.inflate_run, inflated."""
+    """A clip model starts from model.init_run (a trained clip run of the same stream and
+    architecture: every layer, heads included), or an i3d_cnn_m one from the 2D run named by
+    distill.inflate_run, inflated."""
+    if config.model.init_run:
+        return [f"init_run:{name}" for name in continue_from_run(model, config.model.init_run)]
     run_dir = config.distill.inflate_run
     return [f"inflated:{name}" for name in inflate_from_run(model, run_dir)] if run_dir else []
+
+
+def continue_from_run(model: keras.Model, run_dir: str) -> list[str]:
+    """Copies a trained s3d run of the same stream into `model`, so distillation (or a control
+    run without a teacher) starts from a trained student instead of a random one."""
+    source, info = runs.load_model_from_run(run_dir)
+    stream = "spatial" if "rgb" in model.input else "temporal"
+    if info.get("kind") != "s3d" or runs.streams_of(info) != [stream]:
+        raise ValueError(f"model.init_run={run_dir}: needs a kind s3d run on the {stream} stream, got kind "
+                         f"{info.get('kind')!r} on {runs.streams_of(info)}")
+    return copy_weights(source, model)
 
 
 def describe(run_info: dict) -> str:
