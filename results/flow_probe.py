@@ -1,6 +1,6 @@
 """Does a trained RGB 3D net represent motion? Train a flow decoder on one hidden layer and score it.
 
-    python -m results.flow_probe --run RUN --layer mixed_3b --design conv|pwc [--finetune] \\
+    python -m results.flow_probe --run RUN --layer mixed_3b --design conv|pwc|linear [--finetune] \\
         --records R --truth SYNTH/groundtruth/ucf101 --out OUT
 
 Stroud et al. (2020, Sect. 5) read optical flow out of a hidden layer of S3D-G and of D3D with small

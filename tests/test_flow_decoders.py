@@ -9,7 +9,7 @@ from tfx_models.layers.flow import FlowAtLayer, resize_flow, resize_valid
 from tfx_models.losses import end_point_error
 
 
-@pytest.mark.parametrize("design", ["conv", "pwc"])
+@pytest.mark.parametrize("design", ["conv", "pwc", "linear"])
 def test_a_decoder_gives_two_channels_per_time_step_of_the_hidden_layer(design):
     tower = build_s3d_g((4, 32, 32, 3), stream="spatial", width=0.125)
     hidden = hidden_layer(tower, "mixed_3b")
@@ -19,14 +19,27 @@ def test_a_decoder_gives_two_channels_per_time_step_of_the_hidden_layer(design):
     assert not any(len(layer.get_weights()[0].shape) == 5 for layer in decoder.layers if layer.get_weights())
 
 
-def test_a_decoder_has_no_temporal_filter_so_time_steps_do_not_mix():
-    decoder = build_flow_decoder((3, 4, 4, 8), "pwc")
+@pytest.mark.parametrize("design", ["pwc", "linear"])
+def test_a_decoder_has_no_temporal_filter_so_time_steps_do_not_mix(design):
+    decoder = build_flow_decoder((3, 4, 4, 8), design)
     features = np.random.default_rng(0).normal(size=(1, 3, 4, 4, 8)).astype(np.float32)
     changed = features.copy()
     changed[:, 2] += 5.0
     a, b = decoder(features)["flow"].numpy(), decoder(changed)["flow"].numpy()
     np.testing.assert_allclose(a[:, :2], b[:, :2], rtol=1e-6)
     assert not np.allclose(a[:, 2], b[:, 2])
+
+
+def test_the_linear_decoder_reads_each_location_alone_with_one_weighted_sum():
+    decoder = build_flow_decoder((2, 3, 3, 2), "linear")
+    decoder.get_layer("flow_decoder_predict").set_weights([np.array([[[[1.0, 0.0], [2.0, -1.0]]]], np.float32),
+                                                           np.array([0.5, 0.0], np.float32)])
+    features = np.zeros((1, 2, 3, 3, 2), np.float32)
+    features[0, 1, 2, 0] = (3.0, 1.0)  # one location of the second time step
+    flow = decoder(features)["flow"].numpy()
+    np.testing.assert_allclose(flow[0, 1, 2, 0], [3.0 + 2.0 + 0.5, -1.0])  # (1*3 + 2*1 + 0.5, 0*3 - 1*1)
+    np.testing.assert_allclose(flow[0, 1, 1, 0], [0.5, 0.0])  # its neighbour sees only the bias
+    np.testing.assert_allclose(flow[0, 0, 2, 0], [0.5, 0.0])
 
 
 def test_an_unknown_layer_is_an_error_listing_the_clip_layers():

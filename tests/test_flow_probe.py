@@ -2,7 +2,7 @@
 import numpy as np
 
 from results.flow_probe import video_clips
-from results.flow_probe_picture import CELL, picture
+from results.flow_probe_picture import CELL, column_titles, picture
 
 
 def test_clips_are_spread_centre_cropped_and_paired_with_each_frames_field():
@@ -15,9 +15,23 @@ def test_clips_are_spread_centre_cropped_and_paired_with_each_frames_field():
     np.testing.assert_array_equal(stored[:, 0, 0, 0], [4, 6, 8])
 
 
-def test_the_picture_has_a_row_per_clip_and_a_decoded_column_per_probe():
+def test_the_picture_has_a_row_per_clip_and_a_titled_decoded_column_per_probe():
     examples = {"frames": np.zeros((3, 2, 4, 4, 3)), "stored": np.ones((3, 2, 4, 4, 2)),
                 "true": np.ones((3, 2, 4, 4, 2)), "valid": np.ones((3, 2, 4, 4), bool),
                 "decoded": np.zeros((3, 2, 4, 4, 2))}
-    image = picture({"S3D-G": examples, "D3D": examples}, clips=2)
-    assert image.shape == (2 * CELL, 5 * CELL, 3)
+    image = picture({"plain student": examples, "D3D": examples}, clips=2)
+    assert image.shape[1] == 5 * CELL
+    # The stored flow (1, 1) at the row's full scale is a saturated colour; frames and zero flow are black.
+    middle = image[:, 2 * CELL + CELL // 2].astype(int)
+    coloured = middle.max(axis=-1) - middle.min(axis=-1) > 200  # text is grey, not saturated
+    top = int(np.argmax(coloured))
+    assert coloured.sum() == 2 * CELL and coloured[top:top + 2 * CELL].all()  # two rows of cells, one block
+    titles = image[:top]
+    assert top > 0 and all((titles[:, i * CELL:(i + 1) * CELL] < 128).any() for i in range(5))  # ink in each
+    assert (image[top + 2 * CELL:] < 128).any()  # the colour caption under the grid
+
+
+def test_the_columns_are_named_as_the_paper_shows_them():
+    assert column_titles(["plain student", "D3D"]) == [
+        "frame", "ground-truth flow", "stored flow", "plain student decoded", "D3D decoded"]
+    assert column_titles(["D3D"], truth=False)[1] == "stored flow (no truth)"

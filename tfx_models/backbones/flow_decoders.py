@@ -6,7 +6,9 @@ hidden clip alone (TimeToBatch / BatchToTime), so any motion they output was alr
 features. Designs (DESIGNS):
 - "conv": three 3x3 convs (64, 32 channels x width, then 2), the simplest read-out;
 - "pwc": PWC-Net's flow estimator, shrunk: five 3x3 convs (128, 128, 96, 64, 32 x width) with leaky
-  ReLU 0.1, each one's input concatenated to its output (DenseNet connections), then a 3x3 conv to 2.
+  ReLU 0.1, each one's input concatenated to its output (DenseNet connections), then a 3x3 conv to 2;
+- "linear": one 1x1 conv to 2 (width unused), a linear probe: how much motion each location's
+  features hold in a form a weighted sum can read.
 Output: [N,t,h,w,2] flow in pixels of the hidden layer's grid.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import keras
 
 from tfx_models.layers.time import BatchToTime, TimeToBatch
 
-DESIGNS = ("conv", "pwc")
+DESIGNS = ("conv", "pwc", "linear")
 
 
 def build_flow_decoder(feature_shape, design: str, *, width: float = 1.0, name: str = "flow_decoder") -> keras.Model:
@@ -29,12 +31,13 @@ def build_flow_decoder(feature_shape, design: str, *, width: float = 1.0, name: 
         for i, channels in enumerate((64, 32)):
             x = keras.layers.Conv2D(max(1, int(channels * width)), 3, padding="same", activation="relu",
                                     name=f"{name}_conv{i}")(x)
-    else:
+    elif design == "pwc":
         for i, channels in enumerate((128, 128, 96, 64, 32)):
             y = keras.layers.Conv2D(max(1, int(channels * width)), 3, padding="same", name=f"{name}_conv{i}")(x)
             y = keras.layers.LeakyReLU(0.1, name=f"{name}_relu{i}")(y)
             x = keras.layers.Concatenate(name=f"{name}_dense{i}")([x, y])
-    x = keras.layers.Conv2D(2, 3, padding="same", dtype="float32", name=f"{name}_predict")(x)
+    kernel = 1 if design == "linear" else 3
+    x = keras.layers.Conv2D(2, kernel, padding="same", dtype="float32", name=f"{name}_predict")(x)
     flow = BatchToTime(frames, dtype="float32", name=f"{name}_clip")(x)
     return keras.Model(features, {"flow": flow}, name=name)
 

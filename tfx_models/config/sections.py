@@ -149,7 +149,7 @@ class FlowAuxConfig:
     """The auxiliary flow-prediction loss of kind d3d_aux (Stroud et al.'s alternative to distillation)."""
 
     layer: str = "mixed_3b"  # the hidden layer (a Keras layer name of the S3D-G tower) the decoder reads
-    decoder: str = "conv"    # "conv" or "pwc" (tfx_models.backbones.flow_decoders)
+    decoder: str = "conv"    # "conv", "pwc" or "linear" (tfx_models.backbones.flow_decoders)
     weight: float = 1.0      # lambda: loss = cross-entropy + lambda x end-point error to the clip's stored flow
 
 
