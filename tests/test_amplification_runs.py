@@ -71,6 +71,6 @@ def test_visualize_gate_writes_a_png(amplified_run, tmp_path):
 
     out = str(tmp_path / "gate.png")
     assert visualize_gate.run(["--run", amplified_run["amplified"], "--index", "1", "--clips", "2", "--clip", "1",
-                               "--out", out]) == out
+                               "--out", out]) == 0
     with open(out, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -103,7 +103,7 @@ def render(record: VideoRecord, inputs: dict, probed: dict, plain: np.ndarray, p
     plt.close(fig)
 
 
-def run(argv=None) -> str:
+def run(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tfx_models.visualize_gate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", required=True, help="run dir of a trained model.kind=amplified run")
     parser.add_argument("--records", help="record dir (default: the run's own)")
@@ -130,5 +130,5 @@ def run(argv=None) -> str:
     plain, plain_label = plain_prediction(model, probed, inputs, spatial_run)
     render(record, inputs, probed, plain, plain_label, run_info["classes"][run_info["tasks"][0]], args.out)
     print(f"wrote {args.out}")
-    return args.out
+    return 0  # the exit status (cli.run passes it to sys.exit)
 
