@@ -30,6 +30,10 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     choice("model.init", m.init, INITS)
     choice("train.strategy", t.strategy, STRATEGIES)
     choice("train.precision", t.precision, PRECISIONS)
+    if t.precision == "auto" and t.strategy == "multi_worker":
+        raise ValueError("config train.precision='auto' with train.strategy='multi_worker': auto times the "
+                         "model in one process, and the workers must agree; name the precision "
+                         "(float32 or mixed_bfloat16)")
     positive({"data.crop_size": d.crop_size, "data.length": d.length, "model.width": m.width,
               "train.steps": t.steps, "train.batch_size": t.batch_size,
               "train.learning_rate": t.learning_rate, "train.checkpoint_every": t.checkpoint_every,

@@ -162,7 +162,7 @@ class TrainConfig:
     lr_drops: tuple[float, ...] = (0.625, 0.875)
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    precision: str = "float32"
+    precision: str = "float32"  # or mixed_bfloat16, mixed_float16, auto (timed: tfx_models.training.precision)
     strategy: str = "default"
     logical_cpus: int = 0  # >1 splits the CPU into logical devices (MirroredStrategy on CPU)
     checkpoint_every: int = 1000

@@ -85,7 +85,7 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
 
 
 # run_info keys a run records once, at its start (ModelKind.measure_init): a resumed run keeps them.
-STARTING_KEYS = ("initialisation",)
+STARTING_KEYS = ("initialisation", "precision")
 
 
 def write_run_files(run_dir: str, config: config_lib.ExperimentConfig, run_info: dict) -> None:

@@ -20,7 +20,7 @@ from tfx_models import config as config_lib, kinds, runs
 from tfx_models.data import extra_classes, pipeline as input_pipeline
 from tfx_models.losses import LossFn
 from tfx_models.runs import checkpoints as checkpointing
-from tfx_models.training import divergence
+from tfx_models.training import divergence, precision
 from tfx_models.training.strategies import is_chief, make_strategy, writable_dir
 
 
@@ -38,10 +38,24 @@ def learning_rate_schedule(train: config_lib.TrainConfig):
     return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
-def precision_policy(name: str) -> str:
-    if name == "auto":
-        return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
-    return name
+def resolve_precision(config: config_lib.ExperimentConfig, run_dir: str, build, loss_fn: LossFn, dataset_fn,
+                      chief: bool) -> str:
+    """The Keras policy of train.precision; `auto` is timed once per run (tfx_models.training.precision)."""
+    t = config.train
+    if t.precision != "auto":
+        return t.precision
+    if tf.config.list_logical_devices("GPU"):
+        return "mixed_float16"
+    recorded = runs.read_run_info(run_dir).get("precision") if tf.io.gfile.exists(
+        f"{run_dir}/{runs.RUN_INFO_FILE}") else None
+    if recorded:
+        return recorded["policy"]
+    batch = next(iter(dataset_fn(tf.distribute.InputContext(), seed=t.seed)))
+    chosen = precision.choose(build, loss_fn, batch, t.batch_size)
+    if chief:
+        runs.record_in_run_info(run_dir, {"precision": chosen})
+        print(f"precision auto: {chosen['policy']} (seconds a step: {chosen['seconds_per_step']})", flush=True)
+    return chosen["policy"]
 
 
 def read_sources(config: config_lib.ExperimentConfig) -> list[dict]:
@@ -130,7 +144,8 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
 
     ckpt_dir = writable_dir(runs.checkpoint_dir(run_dir), strategy)
     previous_policy = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(precision_policy(t.precision))
+    policy = resolve_precision(config, run_dir, lambda: kind.build(config, num_classes), loss_fn, dataset_fn, chief)
+    keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(t.seed)
         with strategy.scope():
