@@ -5,8 +5,9 @@ fusion, both together, and recall by cue, with the poster's figures beside ours 
         [--runs out/amplification/runs/hmdb51] --out out/amplification/eval
 
 Each --runs folder (one per dataset) holds the runs results/amplification_table.sh trains, by
-folder name: spatial, temporal, amplified_flow, amplified_learned, m_fusion_conv5, m_fusion_fc7
-and conv_fusion (the last two of those optional). Every run is scored by tfx_models.evaluate
+folder name: spatial, temporal, amplified_flow, amplified_learned, m_fusion_conv5, m_fusion_fc7,
+conv_fusion, and the frozen-tower ablations m_fusion_conv5_frozen and m_fusion_fc7_frozen (of
+those, amplified_learned and the last three are optional). Every run is scored by tfx_models.evaluate
 (per-row JSON and PNGs under --out/<dataset>); the late combinations (S+T, S(amp)+T,
 S+T+M, ...) average the video-level softmax scores of the runs they name, as the poster's "+"
 does. The "together" rows amplify with the flow gate (the poster's hand-crafted one).
@@ -30,6 +31,9 @@ RUNS = {  # run folder -> row label
     "m_fusion_conv5": "M-fuse conv5",
     "m_fusion_fc7": "M-fuse fc7",
     "conv_fusion": "Conv fusion at conv5, T kept (Feichtenhofer et al. 2016)",
+    # Ablations: the towers frozen, only the classifier on the product trained.
+    "m_fusion_conv5_frozen": "M-fuse conv5, towers frozen",
+    "m_fusion_fc7_frozen": "M-fuse fc7, towers frozen",
 }
 REQUIRED = ("spatial", "temporal", "amplified_flow", "m_fusion_conv5", "m_fusion_fc7")
 COMBINATIONS = {  # row label -> the runs whose softmax scores it averages
@@ -53,7 +57,9 @@ POSTER = {
 AMPLIFICATION = [("T", "T", None, None), ("S", "S", "S amp (flow gate)", "S amp (learned gate)"),
                  ("S+T", "S+T", "S amp (flow gate)+T", "S amp (learned gate)+T")]
 M_FUSION = [("Base A (spatial)", "S", "Base A"), ("Base B (temporal)", "T", "Base B"),
-            ("M-fuse conv5", "M-fuse conv5", "M-fuse conv5"), ("M-fuse fc7", "M-fuse fc7", "M-fuse fc7")]
+            ("M-fuse conv5", "M-fuse conv5", "M-fuse conv5"), ("M-fuse fc7", "M-fuse fc7", "M-fuse fc7"),
+            ("M-fuse conv5, towers frozen (ablation)", RUNS["m_fusion_conv5_frozen"], None),
+            ("M-fuse fc7, towers frozen (ablation)", RUNS["m_fusion_fc7_frozen"], None)]
 TOGETHER = [("S+T", "S+T", "S+T"), ("S+T+M-fuse conv5", "S+T+M-fuse conv5", "S+T+M-fuse"),
             ("S+T+M-fuse fc7", "S+T+M-fuse fc7", "S+T+M-fuse"),
             ("S(amp)+T+M-fuse conv5", "S amp+T+M-fuse conv5", "S amp+T+M-fuse conv5"),

@@ -42,6 +42,8 @@ for ds in $DATASETS; do
   train "$runs/amplified_learned" demo_amplified "$FUSE_STEPS" --set amplification.gate=learned "${streams[@]}"
   train "$runs/m_fusion_conv5" demo_m_fusion "$FUSE_STEPS" --set fusion.layer=conv5 "${streams[@]}"
   train "$runs/m_fusion_fc7" demo_m_fusion "$FUSE_STEPS" --set fusion.layer=fc7 "${streams[@]}"
+  train "$runs/m_fusion_conv5_frozen" demo_m_fusion_frozen "$FUSE_STEPS" --set fusion.layer=conv5 "${streams[@]}"
+  train "$runs/m_fusion_fc7_frozen" demo_m_fusion_frozen "$FUSE_STEPS" --set fusion.layer=fc7 "${streams[@]}"
   train "$runs/conv_fusion" demo_conv_fusion "$FUSE_STEPS" --set fusion.keep_temporal=true "${streams[@]}"
   runs_args+=(--runs "$runs")
 done
