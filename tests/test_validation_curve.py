@@ -32,6 +32,14 @@ def test_a_gain_below_min_gain_does_not_move_the_best():
     assert (flat["step"], flat["stopped"]) == (100, True)
 
 
+def test_by_loss_the_lowest_log_loss_wins():
+    curve = [{"step": 100 * (i + 1), "accuracy": a, "loss": l}
+             for i, (a, l) in enumerate([(0.3, 1.9), (0.5, 1.2), (0.55, 1.4), (0.6, 1.6)])]
+    by_loss = validation.stopping_step(curve, patience=2, metric="loss")
+    assert (by_loss["step"], by_loss["loss"], by_loss["stopped"]) == (200, 1.2, True)
+    assert validation.stopping_step(curve, patience=2)["step"] == 400   # accuracy still rose
+
+
 def test_steps_out_of_order_are_refused():
     with pytest.raises(ValueError, match="must rise"):
         validation.stopping_step([{"step": 200, "accuracy": 0.1}, {"step": 100, "accuracy": 0.2}])

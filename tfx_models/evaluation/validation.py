@@ -5,8 +5,9 @@
 A run trained with data.folds=F, data.holdout_fold=k never samples the groups of fold k of its
 training set; those videos are its validation set, and the test split stays untouched. Every
 kept checkpoint (train.keep_checkpoints must hold them all) is scored on them with a cheap
-protocol, giving accuracy and mean log-loss per step. Training "stops rising" at the best
-checkpoint when the `patience` checkpoints after it gain no more than `min_gain` accuracy;
+protocol, giving accuracy and mean log-loss per step. Training "stops improving" at the best
+checkpoint (by accuracy, or by log-loss) when the `patience` checkpoints after it gain no more
+than `min_gain`;
 that checkpoint's step is the budget a final run on the whole training set is given. Writes
 <run>/validation.json.
 """
@@ -25,22 +26,28 @@ from tfx_models.evaluation.protocol import eval_model, score_videos
 from tfx_models.runs import checkpoints
 
 VALIDATION_FILE = "validation.json"
+METRICS = ("accuracy", "loss")
 
 
-def stopping_step(curve: list[dict], patience: int = 2, min_gain: float = 0.0) -> dict:
-    """The best checkpoint of a curve ([{step, accuracy, ...}] in step order) and whether
-    accuracy has stopped rising after it: `patience` later checkpoints, none of them more than
-    `min_gain` above it. The earliest of equal bests wins (less training for the same result)."""
+def stopping_step(curve: list[dict], patience: int = 2, min_gain: float = 0.0, metric: str = "accuracy") -> dict:
+    """The best checkpoint of a curve ([{step, accuracy, loss, ...}] in step order) and whether
+    the metric has stopped improving after it: `patience` later checkpoints, none of them better
+    by more than `min_gain`. Accuracy improves upwards, log-loss downwards (the loss also
+    punishes confident mistakes, so it stops earlier on a net that starts memorising). The
+    earliest of equal bests wins (less training for the same result)."""
     if not curve:
         raise ValueError("an empty validation curve")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     steps = [point["step"] for point in curve]
     if steps != sorted(steps):
         raise ValueError(f"validation curve steps must rise: {steps}")
+    sign = 1 if metric == "accuracy" else -1
     best = 0
     for i, point in enumerate(curve):
-        if point["accuracy"] > curve[best]["accuracy"] + min_gain:
+        if sign * (point[metric] - curve[best][metric]) > min_gain:
             best = i
-    return {"step": curve[best]["step"], "accuracy": curve[best]["accuracy"],
+    return {"step": curve[best]["step"], "metric": metric, metric: curve[best][metric],
             "stopped": len(curve) - 1 - best >= patience, "patience": patience, "min_gain": min_gain}
 
 
@@ -80,15 +87,16 @@ def main(argv=None) -> None:
     parser.add_argument("--num_frames", type=int, default=5, help="clips per held-out video")
     parser.add_argument("--crops", type=int, default=1, choices=(1, 2, 5, 10))
     parser.add_argument("--patience", type=int, default=2, help="later checkpoints without a gain")
-    parser.add_argument("--min_gain", type=float, default=0.0, help="accuracy a later checkpoint must add")
+    parser.add_argument("--min_gain", type=float, default=0.0, help="improvement a later checkpoint must add")
+    parser.add_argument("--metric", default="accuracy", choices=METRICS, help="what must stop improving")
     args = parser.parse_args(argv)
     curve = checkpoint_curve(args.run, records=args.records, num_frames=args.num_frames, crops=args.crops)
-    decision = stopping_step(curve, args.patience, args.min_gain)
+    decision = stopping_step(curve, args.patience, args.min_gain, args.metric)
     for point in curve:
         print(f"step {point['step']:>6}  accuracy {point['accuracy']:.3f}  loss {point['loss']:.3f}  "
               f"({point['videos']} held-out videos)")
-    print(f"best step {decision['step']} ({decision['accuracy']:.3f}); "
-          + ("stopped rising" if decision["stopped"] else f"still rising: fewer than {args.patience} "
+    print(f"best step {decision['step']} ({args.metric} {decision[args.metric]:.3f}); "
+          + ("stopped improving" if decision["stopped"] else f"still improving: fewer than {args.patience} "
              "checkpoints after the best"))
     with open(os.path.join(args.run, VALIDATION_FILE), "w") as f:
         json.dump({"curve": curve, "decision": decision, "num_frames": args.num_frames, "crops": args.crops}, f,
