@@ -20,6 +20,7 @@ STREAMS_COMMAND = "OUT=out/findings results/findings.sh"
 SPATIAL = Row(STREAMS, "Spatial [s_d05_2400]", "spatial")
 TEMPORAL = Row(STREAMS, "Temporal: optical flow stacking, L=10, mean subtraction", "temporal")
 AVERAGING = Row(STREAMS, "Two-stream: fusion by averaging [s_d05_2400]", "averaging")
+CONV_FUSION = Row("eval/s1/conv_fusion/ucf101_split_1", "conv_fusion: conv fusion at conv5", "conv fusion")
 NOT_RUN = "not run yet"
 
 
@@ -36,8 +37,8 @@ FINDINGS = [
     _planned("Simonyan & Zisserman 2014", "SVM >= averaging", "SVM fusion", "averaging"),
     _planned("Simonyan & Zisserman 2014", "multi-task helps the small set", "multi-task", "HMDB-like alone"),
     _planned("Simonyan & Zisserman 2014", "fine-tuning >= last layer (Table 1a)", "fine-tuned", "last layer"),
-    _planned("Feichtenhofer et al. 2016", "conv fusion at ReLU5 ~ late fusion, half the parameters",
-             "conv fusion", "averaging"),
+    Finding("Feichtenhofer et al. 2016", "conv fusion at ReLU5 ~ late fusion (about half the parameters)",
+            "a ~ b", CONV_FUSION, AVERAGING, STREAMS_COMMAND),
     _planned("Feichtenhofer et al. 2016", "ReLU5 >= earlier layers", "ReLU5", "ReLU3"),
     _planned("Feichtenhofer et al. 2016", "3D conv + 3D pooling > 2D", "3D conv + 3D pool", "2D"),
     _planned("Park et al. 2016", "amplification helps S", "S amplified", "S"),
