@@ -17,9 +17,9 @@ from results.findings_table import Finding, Row, markdown
 
 STREAMS = "eval/s1/s_d05_2400+s_d05_1200+t_d05_4800/ucf101_split_1"
 STREAMS_COMMAND = "OUT=out/findings results/findings.sh"
-SPATIAL = Row(STREAMS, "Spatial [s_d05_2400]", "spatial")
+SPATIAL = Row(STREAMS, "Spatial", "spatial")
 TEMPORAL = Row(STREAMS, "Temporal: optical flow stacking, L=10, mean subtraction", "temporal")
-AVERAGING = Row(STREAMS, "Two-stream: fusion by averaging [s_d05_2400]", "averaging")
+AVERAGING = Row(STREAMS, "Two-stream: fusion by averaging", "averaging")
 CONV_FUSION = Row("eval/s1/conv_fusion/ucf101_split_1", "conv_fusion: conv fusion at conv5", "conv fusion")
 NOT_RUN = "not run yet"
 

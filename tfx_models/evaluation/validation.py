@@ -1,6 +1,6 @@
 """How long to train: a cross-fitted run's checkpoints scored on its held-out fold.
 
-    python -m tfx_models.evaluation.validation --run RUN [--num_frames 5 --crops 1] [--patience 2]
+    python -m tfx_models.validate --run RUN [--num_frames 5 --crops 1] [--patience 2] [--metric loss]
 
 A run trained with data.folds=F, data.holdout_fold=k never samples the groups of fold k of its
 training set; those videos are its validation set, and the test split stays untouched. Every
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 
@@ -80,7 +79,7 @@ def checkpoint_curve(run_dir: str, *, records: str | None = None, num_frames: in
 
 
 def main(argv=None) -> None:
-    parser = cli.add_flags(argparse.ArgumentParser(prog="python -m tfx_models.evaluation.validation",
+    parser = cli.add_flags(argparse.ArgumentParser(prog="python -m tfx_models.validate",
                                                    description=__doc__.split("\n\n")[0]))
     parser.add_argument("--run", required=True, help="a run trained with data.folds >= 2")
     parser.add_argument("--records", help="record dir (default: the run's own)")
@@ -101,7 +100,3 @@ def main(argv=None) -> None:
     with open(os.path.join(args.run, VALIDATION_FILE), "w") as f:
         json.dump({"curve": curve, "decision": decision, "num_frames": args.num_frames, "crops": args.crops}, f,
                   indent=1)
-
-
-if __name__ == "__main__":
-    sys.exit(cli.run(main))
