@@ -84,7 +84,7 @@ def make_run_info(config: config_lib.ExperimentConfig, dataset_infos: list[dict]
     }
 
 
-# run_info keys a run records once, at its start (ModelKind.measure_init): a resumed run keeps them.
+# run_info keys a run records once, at its start (ModelKind.measure_init, precision auto): a resumed run keeps them.
 STARTING_KEYS = ("initialisation", "precision")
 
 
