@@ -154,7 +154,8 @@ def main(argv=None) -> None:
     with open(os.path.join(args.out, "d3d_table.md"), "w") as f:
         f.write(markdown)
     metrics.write_json(os.path.join(args.out, "d3d_table.json"),
-                       {"splits": args.splits, "steps": args.steps, "mse_weights": args.mse_weights, "num_frames": args.num_frames,
+                       {"splits": args.splits, "steps": args.steps, "mse_weights": args.mse_weights,
+                        "num_frames": args.num_frames,
                         "crops": args.crops, "overrides": args.set, "rows": data})
     print(markdown)
 
