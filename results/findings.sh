@@ -24,7 +24,7 @@ if [ ! -f "$curve_run/validation.json" ]; then
   $PY -m tfx_models.train --config tfx_models/experiments/demo_conv_fusion.py --run_dir "$curve_run" "${fuse[@]}" \
       --set data.folds=3 --set data.holdout_fold=0 --set train.steps=2000 --set train.checkpoint_every=200 \
       --set train.keep_checkpoints=20 | tail -1
-  $PY -m tfx_models.evaluation.validation --run "$curve_run" | tail -1
+  $PY -m tfx_models.validate --run "$curve_run" | tail -1
 fi
 fuse_steps=$($PY -c "import json; print(json.load(open('$curve_run/validation.json'))['decision']['step'])")
 fused="$runs/conv_fusion"
