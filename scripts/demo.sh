@@ -6,10 +6,12 @@ OUT=${OUT:-out/demo}
 PY=${PY:-.venv/bin/python}
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 STEPS=${DEMO_STEPS:-600}
+SEED=${DEMO_SEED:-0}  # the benchmark's render seed, and the training runs' seed
 # The demo's budget (10 minutes on 2 CPU cores): 80 px crops of the 112 px records (the results
 # scripts train the same experiment files at 96 px), and each training video decoded once and
 # held in memory.
-SETS=(--set data.records="$OUT/records/ucf101" --set data.crop_size=80 --set data.cache_decoded=true)
+SETS=(--set data.records="$OUT/records/ucf101" --set data.crop_size=80 --set data.cache_decoded=true
+      --set train.seed="$SEED")
 start=$(date +%s)
 # TensorFlow 2.21 prints C++ start-up lines before absl logging is initialised (no
 # environment variable silences them) in every process, Beam's workers included, and the
@@ -19,7 +21,7 @@ exec 2> >(grep -Eav --line-buffered "$NOISE" >&2)
 stage() { printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
 stage "1/7 render the small synthetic benchmark"
-[ -f "$OUT/synth/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$OUT/synth" --seed 0 --profile small
+[ -f "$OUT/synth/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$OUT/synth" --seed "$SEED" --profile small
 $PY -m beam_pipelines.synth --classes
 
 stage "2/7 ingest both layouts (Beam, local runner, DIS medium flow)"
