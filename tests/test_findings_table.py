@@ -75,3 +75,11 @@ def test_different_test_videos_are_refused(root, tmp_path):
     np.savez(os.path.join(root, "three/ucf101_split_1/video_scores.npz"), **scores)
     with pytest.raises(ValueError, match="different test videos"):
         measure(root, Finding("paper", "x", "a > b", A, Row("three/ucf101_split_1", "Model C", "C"), "cmd"))
+
+
+def test_paired_rows_prints_the_comparison_of_any_two_rows(root, capsys):
+    from results.paired_rows import main
+    main(["--a", os.path.join(root, A.split_dir), "Model A", "--b", os.path.join(root, B.split_dir), "Model B",
+          "--claim", "a > b"])
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["only_a"], printed["only_b"], printed["verdict"]) == (4, 1, "unresolved")
