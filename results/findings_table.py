@@ -12,16 +12,10 @@ exist yet is listed as not measured rather than left out.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from dataclasses import dataclass
 
-import numpy as np
-
-from results.recall_by_cue import cue_of_class
-from tfx_models.evaluation import paired
-from tfx_models.evaluation.protocol import slug
+from results.paired_rows import compare_outcomes, row_outcomes
 
 NOT_MEASURED = "not measured"
 
@@ -44,35 +38,15 @@ class Finding:
     cue: str = ""    # restrict to the classes of one cue group ("motion only", ...)
 
 
-def row_outcomes(root: str, row: Row) -> tuple[dict[str, tuple[bool, str]], str]:
-    """{video id: (right or wrong, true class name)} of one row, and the row's dataset."""
-    split_dir = os.path.join(root, row.split_dir)
-    scores = np.load(os.path.join(split_dir, "video_scores.npz"))
-    key = slug(row.label)
-    if key not in scores.files:
-        raise ValueError(f"{split_dir}/video_scores.npz: no row {row.label!r}; it holds {sorted(scores.files)}")
-    with open(os.path.join(split_dir, key + ".json")) as f:
-        classes = json.load(f)["classes"]
-    right = scores[key].argmax(axis=1) == scores["labels"]
-    dataset = os.path.basename(os.path.normpath(split_dir)).split("_split_")[0]
-    return {str(i): (bool(r), classes[int(y)]) for i, r, y in zip(scores["ids"], right, scores["labels"])}, dataset
-
-
 def measure(root: str, finding: Finding) -> dict | None:
     """The paired comparison of a finding, or None when an evaluation is missing."""
-    if not all(os.path.exists(os.path.join(root, r.split_dir, "video_scores.npz")) for r in (finding.a, finding.b)):
+    dirs = [os.path.join(root, r.split_dir) for r in (finding.a, finding.b)]
+    if not all(os.path.exists(os.path.join(d, "video_scores.npz")) for d in dirs):
         return None
-    a, dataset = row_outcomes(root, finding.a)
-    b, _ = row_outcomes(root, finding.b)
-    if set(a) != set(b):
-        raise ValueError(f"{finding.a.split_dir} and {finding.b.split_dir} score different test videos "
-                         f"({len(set(a) ^ set(b))} differ); a paired comparison needs the same ones")
-    ids = sorted(a)
-    if finding.cue:
-        cues = cue_of_class(dataset)
-        ids = [i for i in ids if cues[a[i][1]] == finding.cue]
-    comparison = paired.compare([a[i][0] for i in ids], [b[i][0] for i in ids])
-    return {**comparison.to_dict(), "verdict": paired.verdict(comparison, finding.claim)}
+    a, dataset = row_outcomes(dirs[0], finding.a.label)
+    b, _ = row_outcomes(dirs[1], finding.b.label)
+    return compare_outcomes(a, b, finding.claim, dataset=dataset, cue=finding.cue,
+                            what=f"{finding.a.split_dir} and {finding.b.split_dir}")
 
 
 def markdown(root: str, findings: list[Finding]) -> tuple[str, list[dict]]:

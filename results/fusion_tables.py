@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from results.paired_rows import compare_outcomes, pooled_outcomes, section
 from results.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_OOF_ROW, SVM_ROW
 
@@ -45,6 +46,19 @@ TABLE_3 = [("T=5: 2D conv fusion + 2D pooling", ("run", "T5_2d_conv_2d_pool"), (
 TABLES = {"Table 1: fusion type (ReLU5, temporal tower cut) and late fusion": TABLE_1,
           "Table 2: fusion layer (conv fusion)": TABLE_2,
           "Table 3: fusion over T=5 snippets (conv fusion at ReLU5)": TABLE_3}
+# The comparisons each table makes in the paper: (row a, row b, claim of a against b).
+COMPARISONS = {
+    "Table 1: fusion type (ReLU5, temporal tower cut) and late fusion": [
+        ("Conv fusion at ReLU5", "Late fusion: averaging", "a ~ b"),
+        ("Late fusion: SVM on out-of-fold scores", "Late fusion: averaging", "a >= b")],
+    "Table 2: fusion layer (conv fusion)": [
+        ("Conv fusion at ReLU5", "Conv fusion at ReLU3", "a >= b"),
+        ("Conv fusion at ReLU5", "Conv fusion at ReLU4", "a >= b"),
+        ("Conv fusion at ReLU5", "Conv fusion at FC6", "a >= b")],
+    "Table 3: fusion over T=5 snippets (conv fusion at ReLU5)": [
+        ("T=5: 3D conv fusion + 3D pooling", "T=5: 2D conv fusion + 2D pooling", "a > b"),
+        ("T=5: 2D conv fusion + 3D pooling", "T=5: 2D conv fusion + 2D pooling", "a > b")],
+}
 
 
 def late_rows(eval_dir: str) -> dict[str, tuple[float, dict]]:
@@ -70,6 +84,36 @@ def _parameters(out: str, split: str, runs: tuple[str, ...], cache: dict) -> int
             cache[run_dir] = load_model_from_run(run_dir)[0].count_params()
         total += cache[run_dir]
     return total
+
+
+def row_source(out: str, source: str, key: str, split: str) -> tuple[str, str] | None:
+    """(split folder, row label) of a table row's per-video scores on one split, if written."""
+    base = os.path.join(out, "eval", "late" if source == "late" else key, split)
+    for split_dir in sorted(glob.glob(os.path.join(base, "*", "video_scores.npz"))):
+        split_dir = os.path.dirname(split_dir)
+        for path in glob.glob(os.path.join(split_dir, "*.json")):
+            with open(path) as f:
+                row = json.load(f).get("row", "")
+            if source == "run" or row == key or row.startswith(key + ":"):
+                return split_dir, row
+    return None
+
+
+def paired_section(out: str, rows_spec: list, comparisons: list) -> str:
+    """The table's paired comparisons on the test videos of the splits both rows have."""
+    splits = sorted({os.path.basename(p) for p in glob.glob(os.path.join(out, "eval", "*", "s*"))})
+    where = {label: src for label, src, _, _ in rows_spec}
+    results = []
+    for a, b, claim in comparisons:
+        sources = [{s: found for s in splits if (found := row_source(out, *where[row], s))} for row in (a, b)]
+        common = sorted(set(sources[0]) & set(sources[1]))
+        if not common:
+            continue
+        outcomes_a, dataset = pooled_outcomes({s: sources[0][s] for s in common})
+        outcomes_b, _ = pooled_outcomes({s: sources[1][s] for s in common})
+        results.append((a, b, claim, compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset,
+                                                      what=f"{a} and {b}")))
+    return section(results) if results else ""
 
 
 def table(out: str, rows_spec: list, *, count_parameters: bool = True) -> tuple[str, dict]:
@@ -109,6 +153,9 @@ def main(argv=None) -> None:
         markdown, rows = table(args.out, spec)
         if rows:
             text += [f"**{title}**", "", markdown, ""]
+            pairs = paired_section(args.out, spec, COMPARISONS[title])
+            if pairs:
+                text += ["Paired, on the test videos of the splits both rows have:", "", pairs]
             results[title] = rows
     with open(os.path.join(args.out, "tables.json"), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)

@@ -1,17 +1,75 @@
-"""Two rows of `tfx_models.evaluate` outputs compared on the same test videos, paired.
+"""Rows of `tfx_models.evaluate` outputs compared on the same test videos, paired: the one
+helper the findings table and every paper-table builder use.
 
-    python -m results.paired_rows --a out/rp/eval/s1/bf16_25x1/ucf101_split_1 "Temporal: ..." \
-        --b out/rp/eval/s1/bf16_25x1/ucf101_split_1 "Temporal: ... [t_bf16_4800]" [--claim "a ~ b"]
+    python -m results.paired_rows --a SPLIT_DIR "ROW LABEL" --b SPLIT_DIR "ROW LABEL" [--claim "a ~ b"]
 
-Prints the difference with its 95% interval, the exact McNemar p and the verdict
-(tfx_models.evaluation.paired), for a comparison that is not one of the papers' findings.
+A row is a split folder (<eval>/<dataset>_split_<n>, which holds video_scores.npz and one
+JSON per row) and a row label. Rows of several splits pool their videos (ids prefixed by the
+split), so a table over three splits compares on all its test videos. The difference, its
+95% interval, the exact McNemar p and the verdict come from tfx_models.evaluation.paired.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 
-from results.findings_table import Finding, Row, measure
+import numpy as np
+
+from results.recall_by_cue import cue_of_class
+from tfx_models.evaluation import paired
+from tfx_models.evaluation.protocol import slug
+
+Outcomes = dict[str, tuple[bool, str]]  # video id -> (right, true class name)
+
+
+def row_outcomes(split_dir: str, label: str) -> tuple[Outcomes, str]:
+    """Per-video outcomes of one row, and the split's dataset."""
+    scores = np.load(os.path.join(split_dir, "video_scores.npz"))
+    key = slug(label)
+    if key not in scores.files:
+        raise ValueError(f"{split_dir}/video_scores.npz: no row {label!r}; it holds {sorted(scores.files)}")
+    with open(os.path.join(split_dir, key + ".json")) as f:
+        classes = json.load(f)["classes"]
+    right = scores[key].argmax(axis=1) == scores["labels"]
+    dataset = os.path.basename(os.path.normpath(split_dir)).split("_split_")[0]
+    return {str(i): (bool(r), classes[int(y)]) for i, r, y in zip(scores["ids"], right, scores["labels"])}, dataset
+
+
+def pooled_outcomes(rows: dict[str, tuple[str, str]]) -> tuple[Outcomes, str]:
+    """{split: (split_dir, label)} -> outcomes over every split, ids prefixed by their split."""
+    found, datasets = {}, set()
+    for split, (split_dir, label) in rows.items():
+        outcomes, dataset = row_outcomes(split_dir, label)
+        datasets.add(dataset)
+        found.update({f"{split}/{i}": value for i, value in outcomes.items()})
+    if len(datasets) != 1:
+        raise ValueError(f"rows of different datasets {sorted(datasets)} cannot be pooled")
+    return found, datasets.pop()
+
+
+def compare_outcomes(a: Outcomes, b: Outcomes, claim: str, *, dataset: str = "", cue: str = "",
+                     what: str = "the two rows") -> dict:
+    """The paired comparison of two rows' outcomes on the same videos (of one cue group if given)."""
+    if set(a) != set(b):
+        raise ValueError(f"{what} score different test videos ({len(set(a) ^ set(b))} differ); a paired "
+                         "comparison needs the same ones")
+    ids = sorted(a)
+    if cue:
+        cues = cue_of_class(dataset)
+        ids = [i for i in ids if cues[a[i][1]] == cue]
+    comparison = paired.compare([a[i][0] for i in ids], [b[i][0] for i in ids])
+    return {**comparison.to_dict(), "verdict": paired.verdict(comparison, claim)}
+
+
+def section(results: list[tuple[str, str, str, dict]]) -> str:
+    """Markdown lines for a table's paired comparisons: (row a, row b, claim, result)."""
+    lines = ["| comparison | paper's claim | a − b [95% CI] | McNemar p | videos | verdict |",
+             "|---|---|---|---|---|---|"]
+    for name_a, name_b, claim, r in results:
+        lines.append(f"| {name_a} vs {name_b} | {claim} | {100 * r['difference']:+.1f} [{100 * r['low']:+.1f}, "
+                     f"{100 * r['high']:+.1f}] | {r['mcnemar_p']:.3g} | {r['videos']} | {r['verdict']} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> None:
@@ -21,12 +79,9 @@ def main(argv=None) -> None:
     parser.add_argument("--claim", default="a ~ b", choices=("a > b", "a >= b", "a ~ b"))
     parser.add_argument("--cue", default="", help="only the classes of one cue group, e.g. 'motion only'")
     args = parser.parse_args(argv)
-    finding = Finding("", "", args.claim, Row(args.a[0], args.a[1], "a"), Row(args.b[0], args.b[1], "b"), "",
-                      cue=args.cue)
-    result = measure("", finding)
-    if result is None:
-        raise SystemExit(f"no video_scores.npz in {args.a[0]} or {args.b[0]}")
-    print(json.dumps(result, indent=1))
+    a, dataset = row_outcomes(*args.a)
+    b, _ = row_outcomes(*args.b)
+    print(json.dumps(compare_outcomes(a, b, args.claim, dataset=dataset, cue=args.cue), indent=1))
 
 
 if __name__ == "__main__":

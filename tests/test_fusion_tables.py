@@ -30,3 +30,41 @@ def test_table_1_reads_late_rows_and_fused_runs_per_split(tmp_path):
     assert "Sum fusion" not in markdown and "SVM" not in markdown  # rows without scores are left out
     assert rows["Spatial"]["accuracy"] == {"s1": 0.5, "s2": 0.5}
     assert table(str(tmp_path), TABLE_3, count_parameters=False)[1] == {}
+
+
+def write_scores(folder, rows, labels):
+    """video_scores.npz and row JSONs as tfx_models.evaluate writes them: rows = {label: right per video}."""
+    import numpy as np
+    from tfx_models.evaluation.protocol import slug
+
+    classes = [c for c, _ in classes_of("ucf101")]
+    os.makedirs(folder, exist_ok=True)
+    scores = {}
+    for label, right in rows.items():
+        s = np.full((len(labels), len(classes)), 0.01)
+        for i, (y, ok) in enumerate(zip(labels, right)):
+            s[i, y if ok else (y + 1) % len(classes)] = 0.9
+        scores[slug(label)] = s
+        with open(os.path.join(folder, f"{slug(label)}.json"), "w") as f:
+            json.dump({"row": label, "classes": classes, "accuracy": float(np.mean(right)),
+                       "per_class_recall": {c: 0.5 for c in classes}}, f)
+    np.savez(os.path.join(folder, "video_scores.npz"), ids=np.asarray([f"v{i}" for i in range(len(labels))]),
+             labels=np.asarray(labels), **scores)
+
+
+def test_paired_comparisons_pool_the_splits_both_rows_have(tmp_path):
+    from results.fusion_tables import COMPARISONS, paired_section
+
+    labels = list(range(10))
+    for split in (1, 2):
+        write_scores(tmp_path / "eval" / "late" / f"s{split}" / f"ucf101_split_{split}",
+                     {"Spatial": [1] * 10, AVERAGE_ROW: [1] * 10}, labels)
+    # Conv fusion only on split 2, wrong on one video averaging gets right.
+    write_scores(tmp_path / "eval" / "conv_conv5" / "s2" / "ucf101_split_2",
+                 {"conv_fusion: conv fusion at conv5": [1] * 9 + [0]}, labels)
+    title = next(iter(COMPARISONS))
+    text = paired_section(str(tmp_path), TABLE_1, COMPARISONS[title])
+    lines = text.splitlines()
+    assert len(lines) == 3   # header, rule, the one comparison both rows have (no SVM rows)
+    assert lines[2].startswith("| Conv fusion at ReLU5 vs Late fusion: averaging | a ~ b | -10.0 [")
+    assert "| 10 |" in lines[2]   # split 2's videos only
