@@ -15,12 +15,14 @@ mean per-class recall over the classes told apart by motion only, appearance onl
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import subprocess
 import sys
 
 import numpy as np
 
+from results.paired_rows import compare_outcomes, pooled_outcomes, section
 from results.recall_by_cue import GROUPS, cue_of_class
 from tfx_models.evaluation import late_fusion, metrics
 
@@ -54,8 +56,35 @@ def ensure_records(synth: str, records: str, split: int, python: str) -> None:
              "--split", str(split), "--output", records, "--flow", "dis", "--size", "112", "--num_shards", "2"])
 
 
+# The comparisons the paper makes (row a, row b, claim of a against b); the sweep's rows add
+# theirs against the student.
+COMPARISONS = [("d3d_mse", "student", "a > b"), ("d3d_kl", "student", "a > b"),
+               ("d3d_mse_continued", "student_continued", "a > b")]
+
+
+def paired_section(eval_root: str, splits: list[int], mse_weights: list[float] = ()) -> str:
+    """The paired comparisons over every split's test videos (<eval_root>/s<split>/<split folder>)."""
+    folders = {}
+    for split in splits:
+        [split_dir] = glob.glob(os.path.join(eval_root, f"s{split}", "*", "video_scores.npz"))
+        folders[f"s{split}"] = os.path.dirname(split_dir)
+    comparisons = COMPARISONS + [(lambda_row(w), "student", "a > b") for w in mse_weights]
+    names = {**ROWS, **{lambda_row(w): lambda_label(w) for w in mse_weights}}
+    results = []
+    for a, b, claim in comparisons:
+        outcomes_a, dataset = pooled_outcomes({s: (d, a) for s, d in folders.items()})
+        outcomes_b, _ = pooled_outcomes({s: (d, b) for s, d in folders.items()})
+        results.append((names[a], names[b], claim,
+                        compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset, what=f"{a} and {b}")))
+    return section(results)
+
+
 def lambda_row(weight: float) -> str:
     return f"d3d_mse_lambda_{weight:g}"
+
+
+def lambda_label(weight: float) -> str:
+    return f"D3D: student distilled, MSE on logits, lambda {weight:g}"
 
 
 def train_runs(records: str, run_root: str, *, steps: int, continue_steps: int, seed: int, python: str,
@@ -112,7 +141,7 @@ def table(per_split: dict[int, dict[str, dict]], cues: dict[str, str], mse_weigh
     header = ["Method"] + [f"split {s}" for s in splits] + ["mean"] + [f"recall, {g}" for g in groups]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     data = {}
-    rows = {**ROWS, **{lambda_row(w): f"D3D: student distilled, MSE on logits, lambda {w:g}" for w in mse_weights}}
+    rows = {**ROWS, **{lambda_row(w): lambda_label(w) for w in mse_weights}}
     for key, label in rows.items():
         accuracy = [per_split[s][key]["accuracy"] for s in splits]
         by_cue = [cue_recall(per_split[s][key], cues) for s in splits]
@@ -151,6 +180,8 @@ def main(argv=None) -> None:
         per_split[split] = split_rows(runs, records, os.path.join(args.out, "eval", f"s{split}"),
                                       num_frames=args.num_frames, crops=args.crops)
     markdown, data = table(per_split, cue_of_class("ucf101"), args.mse_weights)
+    markdown += "\nPaired, on every split's test videos:\n\n" + paired_section(
+        os.path.join(args.out, "eval"), args.splits, args.mse_weights)
     with open(os.path.join(args.out, "d3d_table.md"), "w") as f:
         f.write(markdown)
     metrics.write_json(os.path.join(args.out, "d3d_table.json"),
