@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from results.paired_rows import compare_correct, section
 from results.recall_by_cue import GROUPS, cue_of_class, markdown as cue_markdown
 from tfx_models.evaluation import metrics
 
@@ -93,6 +94,21 @@ def score_runs(runs_dir: str, out_dir: str, *, num_frames: int, crops: int) -> d
             "scores": scores}
 
 
+# The poster's claims (row a, row b, claim of a against b), and our frozen-tower ablation.
+COMPARISONS = [("S amp (flow gate)", "S", "a > b"), ("S amp (flow gate)+T", "S+T", "a > b"),
+               ("S+T+M-fuse conv5", "S+T", "a > b"), ("S+T+M-fuse fc7", "S+T", "a > b"),
+               ("M-fuse conv5", RUNS["m_fusion_conv5_frozen"], "a > b"),
+               ("M-fuse fc7", RUNS["m_fusion_fc7_frozen"], "a > b")]
+
+
+def paired_comparisons(scored: dict) -> str:
+    """The comparisons whose two rows were scored, paired on the test videos."""
+    right = {label: s.argmax(axis=1) == scored["labels"] for label, s in scored["scores"].items()}
+    results = [(a, b, claim, compare_correct(right[a], right[b], claim))
+               for a, b, claim in COMPARISONS if a in right and b in right]
+    return section(results) if results else ""
+
+
 def summarise(scored: dict) -> dict[str, dict]:
     """row -> accuracy and recall by cue group (mean recall over the group's classes)."""
     cues = cue_of_class(scored["dataset"])
@@ -152,6 +168,9 @@ def main(argv=None) -> str:
         rows = summarise(scored)
         results[scored["dataset"]] = rows
         parts.append(tables(scored["dataset"], rows))
+        pairs = paired_comparisons(scored)
+        if pairs:
+            parts.append(f"#### {scored['dataset']}: paired, on the test videos\n\n{pairs}")
     text = "\n".join(parts)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "amplification_tables.md"), "w") as f:

@@ -58,7 +58,12 @@ def compare_outcomes(a: Outcomes, b: Outcomes, claim: str, *, dataset: str = "",
     if cue:
         cues = cue_of_class(dataset)
         ids = [i for i in ids if cues[a[i][1]] == cue]
-    comparison = paired.compare([a[i][0] for i in ids], [b[i][0] for i in ids])
+    return compare_correct([a[i][0] for i in ids], [b[i][0] for i in ids], claim)
+
+
+def compare_correct(correct_a, correct_b, claim: str) -> dict:
+    """The paired comparison of two per-video right/wrong vectors, with the claim's verdict."""
+    comparison = paired.compare(correct_a, correct_b)
     return {**comparison.to_dict(), "verdict": paired.verdict(comparison, claim)}
 
 

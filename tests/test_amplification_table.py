@@ -21,3 +21,19 @@ def test_tables_put_our_rows_beside_the_posters_and_group_recall_by_cue():
     assert "| M-fuse fc7 | 100.0 | 87.6 |" in text
     assert "| S | 0.0% | 0.0% | 0.0% |" in text
     assert "S(amp)+T+M-fuse conv5" not in text  # rows without their runs are left out
+
+
+def test_the_posters_comparisons_are_paired_on_the_test_videos():
+    import numpy as np
+    from results.amplification_table import paired_comparisons
+
+    labels = np.arange(10) % 3
+    def scores(right):  # noqa: E306
+        s = np.full((10, 3), 0.1)
+        s[np.arange(10), np.where(right, labels, (labels + 1) % 3)] = 0.8
+        return s
+    scored = {"labels": labels, "scores": {"S": scores([1] * 4 + [0] * 6), "S amp (flow gate)": scores([1] * 7 + [0] * 3),
+                                           "S+T": scores([1] * 10)}}
+    lines = paired_comparisons(scored).splitlines()
+    assert len(lines) == 3   # only the comparison whose two rows were scored
+    assert lines[2].startswith("| S amp (flow gate) vs S | a > b | +30.0 [") and lines[2].endswith("| 0.25 | 10 | unresolved |")
