@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from results import eval_table
+from results.paired_rows import compare_outcomes, pooled_outcomes, section, single_row_source
 from results.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 
 # (dataset, run folder, row label, the paper's accuracy in %)
@@ -27,6 +28,29 @@ ROWS = [
     ("ucf101", "ucf_only", "UCF-like alone", None),
     ("ucf101", "multitask", "Multi-task, UCF-like head", None),
 ]
+
+
+# The paper's claims: each way of adding the UCF-like set helps the HMDB-like temporal net.
+COMPARISONS = [(("hmdb51", "hmdb_finetuned"), ("hmdb51", "hmdb_only"), "a > b"),
+               (("hmdb51", "hmdb_plus_ucf"), ("hmdb51", "hmdb_only"), "a > b"),
+               (("hmdb51", "multitask"), ("hmdb51", "hmdb_only"), "a > b"),
+               (("ucf101", "multitask"), ("ucf101", "ucf_only"), "a >= b")]
+
+
+def paired_section(eval_dir: str, splits: list[str]) -> str:
+    """The comparisons on the test videos of the splits both rows were evaluated on."""
+    label = {(dataset, run): name for dataset, run, name, _ in ROWS}
+    results = []
+    for a, b, claim in COMPARISONS:
+        sources = [{s: found for s in splits if (found := single_row_source(os.path.join(eval_dir, *row, s)))}
+                   for row in (a, b)]
+        common = sorted(set(sources[0]) & set(sources[1]))
+        if not common:
+            continue
+        outcomes_a, dataset = pooled_outcomes({s: sources[0][s] for s in common})
+        outcomes_b, _ = pooled_outcomes({s: sources[1][s] for s in common})
+        results.append((label[a], label[b], claim, compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset)))
+    return section(results) if results else ""
 
 
 def table(eval_dir: str) -> tuple[str, dict]:
@@ -50,6 +74,9 @@ def table(eval_dir: str) -> tuple[str, dict]:
         cells = [f"{100 * accuracy[s]:.1f}%" if s in accuracy else "-" for s in splits]
         lines.append(f"| {dataset} | {label} | " + " | ".join(cells) + f" | {100 * mean:.1f}% | "
                      + ("-" if paper is None else f"{paper}%") + " | " + cue_cells(mean_cues) + " |")
+    pairs = paired_section(eval_dir, splits)
+    if pairs:
+        lines += ["", "Paired, on the test videos of the splits both rows have:", "", pairs.rstrip()]
     return "\n".join(lines), rows
 
 

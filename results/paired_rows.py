@@ -11,6 +11,7 @@ split), so a table over three splits compares on all its test videos. The differ
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 
@@ -34,6 +35,20 @@ def row_outcomes(split_dir: str, label: str) -> tuple[Outcomes, str]:
     right = scores[key].argmax(axis=1) == scores["labels"]
     dataset = os.path.basename(os.path.normpath(split_dir)).split("_split_")[0]
     return {str(i): (bool(r), classes[int(y)]) for i, r, y in zip(scores["ids"], right, scores["labels"])}, dataset
+
+
+def single_row_source(eval_dir: str) -> tuple[str, str] | None:
+    """(split folder, row label) of the one row an evaluation of one run wrote, if it has per-video scores."""
+    for npz in sorted(glob.glob(os.path.join(eval_dir, "*", "video_scores.npz"))):
+        split_dir = os.path.dirname(npz)
+        labels = []
+        for path in glob.glob(os.path.join(split_dir, "*.json")):
+            with open(path) as f:
+                labels.append(json.load(f).get("row"))
+        labels = [label for label in labels if label]
+        if len(labels) == 1:
+            return split_dir, labels[0]
+    return None
 
 
 def pooled_outcomes(rows: dict[str, tuple[str, str]]) -> tuple[Outcomes, str]:

@@ -36,3 +36,19 @@ def test_an_evaluation_with_two_rows_is_refused(tmp_path):
         json.dump({"row": "Other", "accuracy": 0.1, "per_class_recall": {}}, f)
     with pytest.raises(ValueError, match="expected one evaluated row, found 2"):
         table(str(tmp_path))
+
+
+def test_adding_the_larger_set_is_compared_paired_with_the_small_set_alone(tmp_path):
+    from results.multitask_table import paired_section
+    from tests.test_fusion_tables import write_scores
+
+    labels = list(range(10))
+    for split in (1, 2):
+        for run, right in (("hmdb_only", [1] * 5 + [0] * 5), ("multitask", [1] * 7 + [0] * 3)):
+            write_scores(tmp_path / "hmdb51" / run / f"s{split}" / f"hmdb51_split_{split}", {f"row {run}": right}, labels)
+    lines = paired_section(str(tmp_path), ["s1", "s2"]).splitlines()
+    assert len(lines) == 3   # the fine-tuned, +classes and UCF-like rows were not evaluated
+    assert lines[2].startswith("| Multi-task (UCF-like + HMDB-like), HMDB-like head vs HMDB-like alone | a > b | +20.0 [")
+    # 4 videos only multi-task gets right, none the other way: p = 2 / 2^4, so unresolved although the
+    # bootstrap interval is clear of zero.
+    assert lines[2].endswith("| 0.125 | 20 | unresolved |")

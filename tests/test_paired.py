@@ -31,11 +31,15 @@ def test_compare_counts_the_discordant_videos_and_brackets_the_difference():
 
 
 def test_verdicts():
-    def result(low, high):
-        return PairedComparison(100, 0.5, 0.5, (low + high) / 2, low, high, 0, 0, 1.0)
+    def result(low, high, p=0.01):
+        return PairedComparison(100, 0.5, 0.5, (low + high) / 2, low, high, 0, 0, p)
 
     assert verdict(result(0.01, 0.05), "a > b") == HOLDS
     assert verdict(result(-0.05, -0.01), "a > b") == CONTRADICTED
+    # An interval clear of zero is not enough when McNemar's test is not significant.
+    assert verdict(result(0.01, 0.05, p=0.125), "a > b") == UNRESOLVED
+    assert verdict(result(-0.05, -0.01, p=0.125), "a > b") == UNRESOLVED
+    assert verdict(result(-0.05, -0.04, p=0.125), "a >= b") == UNRESOLVED
     assert verdict(result(-0.01, 0.05), "a > b") == UNRESOLVED
     assert verdict(result(-0.02, 0.05), "a >= b") == HOLDS
     assert verdict(result(-0.02, 0.02), "a ~ b") == HOLDS

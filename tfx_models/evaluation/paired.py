@@ -3,10 +3,12 @@ with a 95% interval (paired bootstrap over videos) and an exact McNemar test.
 
 Two accuracies side by side say little on a few hundred videos; what tells two models apart
 is the videos one gets right and the other wrong (the discordant pairs), which is all
-McNemar's test reads. The findings table's verdict follows from the interval: a paper's
-direction with the interval clear of zero holds, the opposite direction with the interval
-clear of zero contradicts it, anything else is unresolved. A finding of equality ("about
-as good") holds when the whole interval lies within +-margin.
+McNemar's test reads. The findings table's verdict: a paper's direction holds when the
+interval is clear of zero and McNemar's p is below `alpha`; the opposite direction, by the
+same two tests, contradicts it; anything else is unresolved. Both are asked because with few
+discordant videos the bootstrap interval is too narrow (4 videos against 0 give an interval
+clear of zero but p = 0.125). A finding of equality ("about as good") holds when the whole
+interval lies within +-margin.
 """
 from __future__ import annotations
 
@@ -62,14 +64,15 @@ def compare(correct_a, correct_b, *, confidence: float = 0.95, resamples: int = 
                             only_a=only_a, only_b=only_b, mcnemar_p=mcnemar_exact(only_a, only_b))
 
 
-def verdict(comparison: PairedComparison, claim: str, margin: float = 0.03) -> str:
+def verdict(comparison: PairedComparison, claim: str, margin: float = 0.03, alpha: float = 0.05) -> str:
     """claim: 'a > b', 'a >= b' (a not worse: holds when the interval's low end is above -margin)
     or 'a ~ b' (equal within +-margin)."""
     lo, hi = comparison.low, comparison.high
+    significant = comparison.mcnemar_p < alpha
     if claim == "a > b":
-        return HOLDS if lo > 0 else CONTRADICTED if hi < 0 else UNRESOLVED
+        return HOLDS if lo > 0 and significant else CONTRADICTED if hi < 0 and significant else UNRESOLVED
     if claim == "a >= b":
-        return HOLDS if lo > -margin else CONTRADICTED if hi < 0 else UNRESOLVED
+        return HOLDS if lo > -margin else CONTRADICTED if hi < 0 and significant else UNRESOLVED
     if claim == "a ~ b":
         return HOLDS if -margin < lo and hi < margin else CONTRADICTED if lo > margin or hi < -margin \
             else UNRESOLVED
