@@ -20,6 +20,7 @@ import os
 import keras
 import numpy as np
 
+from results.paired_rows import compare_outcomes, row_outcomes, section, single_row_source
 from results.recall_by_cue import GROUPS, by_cue, single_row
 from media.records import decode_record
 from media.shards import iter_records
@@ -60,6 +61,18 @@ def retrieval(query, query_clips, gallery, gallery_clips, ks=(1, 5)) -> dict[int
     return {k: float(same[:, :k].any(axis=1).mean()) for k in ks}
 
 
+def paired_section(out: str, runs: list[str]) -> str:
+    """The Siamese net against softmax on view 0's labels, on the same view-1 test videos."""
+    if not {"siamese", "view0_softmax"} <= set(runs):
+        return ""
+    sources = [single_row_source(os.path.join(out, "eval", run, "view1")) for run in ("siamese", "view0_softmax")]
+    if None in sources:
+        return ""
+    (a, dataset), (b, _) = (row_outcomes(*source) for source in sources)
+    return section([(ROWS["siamese"], ROWS["view0_softmax"], "a > b",
+                     compare_outcomes(a, b, "a > b", dataset=dataset, what="the two view-1 evaluations"))])
+
+
 def table(out: str, runs: list[str], frames: int) -> tuple[str, dict]:
     rows, lines = {}, []
     cue_names = list(GROUPS.values())
@@ -81,6 +94,9 @@ def table(out: str, runs: list[str], frames: int) -> tuple[str, dict]:
         cells = [acc1, acc0, found[1], found[5]] + [cues.get(c) for c in cue_names]
         lines.append(f"| {ROWS.get(run, run)} | "
                      + " | ".join("-" if v is None else f"{100 * v:.1f}%" for v in cells) + " |")
+    pairs = paired_section(out, runs)
+    if pairs:
+        lines += ["", "Paired, on the view-1 test videos:", "", pairs.rstrip()]
     return "\n".join(lines), rows
 
 
