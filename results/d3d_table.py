@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from results.paired_rows import compare_outcomes, pooled_outcomes, section
+from results.paired_rows import compare_sources, section
 from results.recall_by_cue import GROUPS, cue_of_class
 from tfx_models.evaluation import late_fusion, metrics
 
@@ -72,10 +72,9 @@ def paired_section(eval_root: str, splits: list[int], mse_weights: list[float] =
     names = {**ROWS, **{lambda_row(w): lambda_label(w) for w in mse_weights}}
     results = []
     for a, b, claim in comparisons:
-        outcomes_a, dataset = pooled_outcomes({s: (d, a) for s, d in folders.items()})
-        outcomes_b, _ = pooled_outcomes({s: (d, b) for s, d in folders.items()})
-        results.append((names[a], names[b], claim,
-                        compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset, what=f"{a} and {b}")))
+        result = compare_sources({s: (d, a) for s, d in folders.items()}, {s: (d, b) for s, d in folders.items()},
+                                 claim, what=f"{a} and {b}")
+        results.append((names[a], names[b], claim, result))
     return section(results)
 
 

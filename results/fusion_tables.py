@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from results.paired_rows import compare_outcomes, pooled_outcomes, section
+from results.paired_rows import compare_sources, section
 from results.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_OOF_ROW, SVM_ROW
 
@@ -106,13 +106,8 @@ def paired_section(out: str, rows_spec: list, comparisons: list) -> str:
     results = []
     for a, b, claim in comparisons:
         sources = [{s: found for s in splits if (found := row_source(out, *where[row], s))} for row in (a, b)]
-        common = sorted(set(sources[0]) & set(sources[1]))
-        if not common:
-            continue
-        outcomes_a, dataset = pooled_outcomes({s: sources[0][s] for s in common})
-        outcomes_b, _ = pooled_outcomes({s: sources[1][s] for s in common})
-        results.append((a, b, claim, compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset,
-                                                      what=f"{a} and {b}")))
+        if (result := compare_sources(*sources, claim, what=f"{a} and {b}")) is not None:
+            results.append((a, b, claim, result))
     return section(results) if results else ""
 
 

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from results import eval_table
-from results.paired_rows import compare_outcomes, pooled_outcomes, section, single_row_source
+from results.paired_rows import compare_sources, section, single_row_source
 from results.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 
 # (dataset, run folder, row label, the paper's accuracy in %)
@@ -44,12 +44,8 @@ def paired_section(eval_dir: str, splits: list[str]) -> str:
     for a, b, claim in COMPARISONS:
         sources = [{s: found for s in splits if (found := single_row_source(os.path.join(eval_dir, *row, s)))}
                    for row in (a, b)]
-        common = sorted(set(sources[0]) & set(sources[1]))
-        if not common:
-            continue
-        outcomes_a, dataset = pooled_outcomes({s: sources[0][s] for s in common})
-        outcomes_b, _ = pooled_outcomes({s: sources[1][s] for s in common})
-        results.append((label[a], label[b], claim, compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset)))
+        if (result := compare_sources(*sources, claim, what=f"{label[a]} and {label[b]}")) is not None:
+            results.append((label[a], label[b], claim, result))
     return section(results) if results else ""
 
 

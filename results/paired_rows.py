@@ -63,6 +63,18 @@ def pooled_outcomes(rows: dict[str, tuple[str, str]]) -> tuple[Outcomes, str]:
     return found, datasets.pop()
 
 
+def compare_sources(a: dict[str, tuple[str, str]], b: dict[str, tuple[str, str]], claim: str,
+                    what: str = "the two rows") -> dict | None:
+    """Two rows given per split ({split: (split_dir, label)}) compared on the splits both have,
+    or None when they share none."""
+    common = sorted(set(a) & set(b))
+    if not common:
+        return None
+    outcomes_a, dataset = pooled_outcomes({s: a[s] for s in common})
+    outcomes_b, _ = pooled_outcomes({s: b[s] for s in common})
+    return compare_outcomes(outcomes_a, outcomes_b, claim, dataset=dataset, what=what)
+
+
 def compare_outcomes(a: Outcomes, b: Outcomes, claim: str, *, dataset: str = "", cue: str = "",
                      what: str = "the two rows") -> dict:
     """The paired comparison of two rows' outcomes on the same videos (of one cue group if given)."""
