@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from results.paired_rows import compare_sources, section
+from results.paired_rows import compare_sources, section, single_row_source
 from results.recall_by_cue import GROUPS, cue_cells, mean_by_cue, single_row
 from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_OOF_ROW, SVM_ROW
 
@@ -88,13 +88,14 @@ def _parameters(out: str, split: str, runs: tuple[str, ...], cache: dict) -> int
 
 def row_source(out: str, source: str, key: str, split: str) -> tuple[str, str] | None:
     """(split folder, row label) of a table row's per-video scores on one split, if written."""
-    base = os.path.join(out, "eval", "late" if source == "late" else key, split)
-    for split_dir in sorted(glob.glob(os.path.join(base, "*", "video_scores.npz"))):
+    if source == "run":
+        return single_row_source(os.path.join(out, "eval", key, split))
+    for split_dir in sorted(glob.glob(os.path.join(out, "eval", "late", split, "*", "video_scores.npz"))):
         split_dir = os.path.dirname(split_dir)
         for path in glob.glob(os.path.join(split_dir, "*.json")):
             with open(path) as f:
                 row = json.load(f).get("row", "")
-            if source == "run" or row == key or row.startswith(key + ":"):
+            if row == key or row.startswith(key + ":"):
                 return split_dir, row
     return None
 
