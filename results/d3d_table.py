@@ -6,8 +6,8 @@ Per split of the synthetic UCF-like set: ingest (DIS flow, 112 px) if its record
 (python -m tfx_models.train; a rerun resumes) the flow teacher (demo_d3d_teacher), the RGB student without
 distillation (demo_d3d_student) and the student distilled from that teacher with each loss form
 (demo_d3d_mse, demo_d3d_kl), and, from the trained student, D3D (MSE) against its control trained for
-the same steps without a teacher (demo_d3d_mse_from_student, demo_d3d_student_continued; --continue_steps)
-and a sweep of lambda (--mse_weights); evaluate all of them on the held-out videos (tfx_models.evaluate: clips over the
+the same steps without a teacher (demo_d3d_mse_from_student, demo_d3d_student_continued; --continue_steps),
+the auxiliary-flow student the paper compares D3D with (demo_d3d_aux), and a sweep of lambda (--mse_weights); evaluate all of them on the held-out videos (tfx_models.evaluate: clips over the
 whole video, scores averaged) and average each RGB model's scores with the teacher's (two-stream late
 fusion). Writes <out>/d3d_table.md and .json and prints the table: accuracy per split, the mean, and the
 mean per-class recall over the classes told apart by motion only, appearance only, or both.
@@ -28,12 +28,13 @@ from tfx_models.evaluation import late_fusion, metrics
 
 EXPERIMENTS = {"teacher": "demo_d3d_teacher", "student": "demo_d3d_student", "d3d_mse": "demo_d3d_mse",
                "d3d_kl": "demo_d3d_kl", "student_continued": "demo_d3d_student_continued",
-               "d3d_mse_continued": "demo_d3d_mse_from_student"}
+               "d3d_mse_continued": "demo_d3d_mse_from_student", "aux": "demo_d3d_aux"}
 CONTINUED = ("student_continued", "d3d_mse_continued")  # start from the trained student
 ROWS = {"teacher": "Teacher: S3D-G on flow clips", "student": "Student: S3D-G on RGB clips, no distillation",
         "d3d_mse": "D3D: student distilled, MSE on logits", "d3d_kl": "D3D: student distilled, KL at tau 2",
         "student_continued": "Control: trained student, more steps without a teacher",
         "d3d_mse_continued": "D3D from the trained student, MSE on logits",
+        "aux": "Auxiliary-flow student: S3D-G on RGB, flow decoded from mixed_3b",
         "fusion_student": "Two-stream: student + teacher (late fusion)",
         "fusion_d3d_mse": "D3D (MSE) + teacher (late fusion)", "fusion_d3d_kl": "D3D (KL) + teacher (late fusion)"}
 ANCHORS = ("Paper anchors (Stroud et al., WACV 2020; S3D-G with Kinetics pre-training, real videos): D3D top-1 "
@@ -59,7 +60,7 @@ def ensure_records(synth: str, records: str, split: int, python: str) -> None:
 # The comparisons the paper makes (row a, row b, claim of a against b); the sweep's rows add
 # theirs against the student.
 COMPARISONS = [("d3d_mse", "student", "a > b"), ("d3d_kl", "student", "a > b"),
-               ("d3d_mse_continued", "student_continued", "a > b")]
+               ("d3d_mse_continued", "student_continued", "a > b"), ("d3d_mse", "aux", "a > b")]
 
 
 def paired_section(eval_root: str, splits: list[int], mse_weights: list[float] = ()) -> str:

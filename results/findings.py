@@ -16,36 +16,64 @@ import os
 from results.findings_table import Finding, Row, markdown
 
 STREAMS = "eval/s1/s_d05_2400+s_d05_1200+t_d05_4800/ucf101_split_1"
-STREAMS_COMMAND = "OUT=out/findings results/findings.sh"
+COMMAND = "OUT=out/findings results/findings.sh"
 SPATIAL = Row(STREAMS, "Spatial", "spatial")
 TEMPORAL = Row(STREAMS, "Temporal: optical flow stacking, L=10, mean subtraction", "temporal")
 AVERAGING = Row(STREAMS, "Two-stream: fusion by averaging", "averaging")
 CONV_FUSION = Row("eval/s1/conv_fusion/ucf101_split_1", "conv_fusion: conv fusion at conv5", "conv fusion")
-NOT_RUN = "not run yet"
+# Rows scored at 25 frames x the centre crop (findings.sh steps 3-8).
+CHEAP = "eval/s1/streams_25x1_svm/ucf101_split_1"
+SVM_25X1 = Row(CHEAP, "Two-stream: fusion by SVM", "SVM fusion")
+AVERAGING_25X1 = Row(CHEAP, "Two-stream: fusion by averaging", "averaging")
+CONV5_25X1 = Row("eval/s1/conv_fusion_25x1/ucf101_split_1", "conv_fusion: conv fusion at conv5", "ReLU5")
+PARK = "eval/s1/park/park/ucf101_split_1"
+D3D = "d3d/eval/s1/ucf101_split_1"
+
+
+def one_row(split_dir: str, name: str) -> Row:
+    """The one row an evaluation of one run wrote (its label is the run's)."""
+    return Row(split_dir, "", name)
 
 
 def _planned(paper: str, finding: str, a: str, b: str) -> Finding:
     """A finding the results profile has no runs for yet: listed, not measured."""
-    return Finding(paper, finding, "a > b", Row("missing", a, a), Row("missing", b, b), NOT_RUN)
+    return Finding(paper, finding, "a > b", Row("missing", a, a), Row("missing", b, b), "not run yet")
 
 
+SZ, FPZ, PARK_ET_AL, STROUD = ("Simonyan & Zisserman 2014", "Feichtenhofer et al. 2016", "Park et al. 2016",
+                               "Stroud et al. (D3D)")
 FINDINGS = [
-    Finding("Simonyan & Zisserman 2014", "temporal > spatial on motion", "a > b", TEMPORAL, SPATIAL,
-            STREAMS_COMMAND, cue="motion only"),
-    Finding("Simonyan & Zisserman 2014", "fusion > each stream", "a > b", AVERAGING, TEMPORAL, STREAMS_COMMAND),
-    Finding("Simonyan & Zisserman 2014", "fusion > each stream", "a > b", AVERAGING, SPATIAL, STREAMS_COMMAND),
-    _planned("Simonyan & Zisserman 2014", "SVM >= averaging", "SVM fusion", "averaging"),
-    _planned("Simonyan & Zisserman 2014", "multi-task helps the small set", "multi-task", "HMDB-like alone"),
-    _planned("Simonyan & Zisserman 2014", "fine-tuning >= last layer (Table 1a)", "fine-tuned", "last layer"),
-    Finding("Feichtenhofer et al. 2016", "conv fusion at ReLU5 ~ late fusion (about half the parameters)",
-            "a ~ b", CONV_FUSION, AVERAGING, STREAMS_COMMAND),
-    _planned("Feichtenhofer et al. 2016", "ReLU5 >= earlier layers", "ReLU5", "ReLU3"),
-    _planned("Feichtenhofer et al. 2016", "3D conv + 3D pooling > 2D", "3D conv + 3D pool", "2D"),
-    _planned("Park et al. 2016", "amplification helps S", "S amplified", "S"),
-    _planned("Park et al. 2016", "m-fusion helps S+T", "S+T+M", "S+T"),
-    _planned("Stroud et al. (D3D)", "distilled student > same student without distillation", "D3D", "S3D-G"),
-    _planned("Stroud et al. (D3D)", "distilled student > auxiliary-flow student", "D3D", "aux-flow"),
-    _planned("Stroud et al. (D3D)", "decoded-flow EPE lower for D3D", "D3D", "S3D-G"),
+    Finding(SZ, "temporal > spatial on motion", "a > b", TEMPORAL, SPATIAL, COMMAND, cue="motion only"),
+    Finding(SZ, "fusion > each stream", "a > b", AVERAGING, TEMPORAL, COMMAND),
+    Finding(SZ, "fusion > each stream", "a > b", AVERAGING, SPATIAL, COMMAND),
+    Finding(SZ, "SVM >= averaging", "a >= b", SVM_25X1, AVERAGING_25X1, COMMAND),
+    Finding(SZ, "multi-task helps the small set (Table 2)", "a > b",
+            one_row("multitask/eval/hmdb51/multitask/s1/hmdb51_split_1", "multi-task, HMDB-like head"),
+            one_row("multitask/eval/hmdb51/hmdb_only/s1/hmdb51_split_1", "HMDB-like alone"), COMMAND),
+    Finding(SZ, "fine-tuning > last layer (Table 1a)", "a > b",
+            one_row("pretrain/eval/finetune_d0.5/ucf101_split_1", "fine-tuned"),
+            one_row("pretrain/eval/last_layer_d0.5/ucf101_split_1", "last layer"), COMMAND),
+    Finding(FPZ, "conv fusion at ReLU5 ~ late fusion (about half the parameters)", "a ~ b", CONV_FUSION, AVERAGING,
+            COMMAND),
+    Finding(FPZ, "ReLU5 >= earlier layers (Table 2)", "a >= b", CONV5_25X1,
+            one_row("eval/s1/conv_fusion_conv3/ucf101_split_1", "ReLU3"), COMMAND),
+    Finding(FPZ, "3D conv + 3D pooling > 2D (Table 3, T=5)", "a > b",
+            one_row("eval/s1/T5_3d_conv_3d_pool/ucf101_split_1", "3D conv + 3D pool"),
+            one_row("eval/s1/T5_2d_conv_2d_pool/ucf101_split_1", "2D conv + 2D pool"), COMMAND),
+    Finding(PARK_ET_AL, "amplification helps S", "a > b", Row(PARK, "S amp (flow gate)", "S amplified"),
+            Row(PARK, "S", "S"), COMMAND),
+    Finding(PARK_ET_AL, "m-fusion helps S+T", "a > b", Row(PARK, "S+T+M-fuse conv5", "S+T+M (conv5)"),
+            Row(PARK, "S+T", "S+T"), COMMAND),
+    Finding(PARK_ET_AL, "m-fusion helps S+T", "a > b", Row(PARK, "S+T+M-fuse fc7", "S+T+M (fc7)"),
+            Row(PARK, "S+T", "S+T"), COMMAND),
+    Finding(STROUD, "distilled student > same student without distillation", "a > b",
+            Row(D3D, "d3d_mse", "D3D"), Row(D3D, "student", "S3D-G"), COMMAND),
+    Finding(STROUD, "distilled student > same student without distillation (both from the trained student)",
+            "a > b", Row(D3D, "d3d_mse_continued", "D3D, continued"),
+            Row(D3D, "student_continued", "S3D-G, continued"), COMMAND),
+    Finding(STROUD, "distilled student > auxiliary-flow student", "a > b", Row(D3D, "d3d_mse", "D3D"),
+            Row(D3D, "aux", "aux-flow"), COMMAND),
+    _planned(STROUD, "decoded-flow EPE lower for D3D", "D3D", "S3D-G"),
     _planned("Siamese multi-view", "beats softmax on the unseen view", "Siamese", "softmax"),
 ]
 

@@ -35,4 +35,66 @@ eval_dir="$OUT/eval/s1/conv_fusion"
 [ -f "$eval_dir/results.json" ] || $PY -m tfx_models.evaluate --run "$fused" --out "$eval_dir" \
     --num_frames "$NUM_FRAMES" --crops "$CROPS" --no_svm
 
+# The rows below are scored on a cheaper protocol, 25 frames x the centre crop: on the streams,
+# their fusions and conv fusion it gives the accuracies and the ranking of 25 x 10 (docs/findings.md).
+cheap=(--num_frames 25 --crops 1)
+score() {  # eval name, evaluate arguments...
+  local name=$1; shift
+  [ -f "$OUT/eval/s1/$name/results.json" ] || $PY -m tfx_models.evaluate "$@" --out "$OUT/eval/s1/$name" \
+      "${cheap[@]}" | tail -1
+}
+train() {  # run name, config, steps, overrides...
+  local name=$1 config=$2 steps=$3; shift 3
+  [ -f "$runs/$name/checkpoints/ckpt-$steps.manifest.json" ] || $PY -m tfx_models.train \
+      --config "tfx_models/experiments/$config.py" --run_dir "$runs/$name" --set train.steps="$steps" \
+      --set train.checkpoint_every="$steps" --set data.cache_decoded=true "$@" | tail -1
+}
+score conv_fusion_25x1 --run "$fused" --no_svm
+
+# 3. SVM fusion against averaging (Simonyan & Zisserman): one evaluation, the SVM fitted on the
+#    streams' scores of the training videos (5 frames x centre crop each).
+score streams_25x1_svm --spatial "$runs/s_d05_2400" --temporal "$runs/t_d05_4800" --svm_frames 5 --svm_crops 1
+
+# 4. Feichtenhofer et al.'s ablations, each fusion at conv fusion's validated budget and constant rate:
+#    fusion at ReLU3 (Table 2), and over T=5 snippets 3D conv + 3D pooling against 2D (Table 3),
+#    both T=5 rows at half that budget (a T=5 step costs five T=1 steps; the curve was 98.8% at 800).
+train conv_fusion_conv3 demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=conv3
+score conv_fusion_conv3 --run "$runs/conv_fusion_conv3" --no_svm
+for mode in 2d_conv_2d_pool 3d_conv_3d_pool; do
+  train "T5_$mode" demo_conv_fusion $((fuse_steps / 2)) "${fuse[@]}" --set data.snippets=5 --set fusion.mode=$mode
+  score "T5_$mode" --run "$runs/T5_$mode" --no_svm
+done
+
+# 5. Park et al.: the flow-gated amplified spatial net, and m-fusion at conv5 and fc7 trained through
+#    the product, each from the recipe's streams at conv fusion's budget; the poster's table from them.
+park="$runs/park"
+mkdir -p "$park"
+ln -sfn "$(realpath "$runs/s_d05_2400")" "$park/spatial"
+ln -sfn "$(realpath "$runs/t_d05_4800")" "$park/temporal"
+train park/amplified_flow demo_amplified "$fuse_steps" --set data.records="$records" --set train.lr_drops= \
+    --set fusion.spatial_run="$runs/s_d05_2400"
+for layer in conv5 fc7; do
+  train "park/m_fusion_$layer" demo_m_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
+done
+[ -f "$OUT/eval/s1/park/amplification_tables.json" ] || $PY -m results.amplification_table --runs "$park" \
+    --out "$OUT/eval/s1/park" "${cheap[@]}" | tail -1
+
+# 6. Simonyan & Zisserman's Table 1a: the spatial net fine-tuned from the pre-training substitute
+#    against training its last layer only, each at the recipe's spatial budget, dropout 0.5.
+OUT="$OUT/pretrain" RECORDS="$RECORDS" STEPS=2400 DROPOUTS=0.5 NUM_FRAMES=25 CROPS=1 EXTRA_SETS="--set data.cache_decoded=true" \
+    results/pretrain_table.sh | tail -1
+
+# 7. Simonyan & Zisserman's Table 2: the temporal net on the HMDB-like set alone against multi-task
+#    learning with the UCF-like set, each at the recipe's temporal budget (4800 steps).
+OUT="$OUT/multitask" RECORDS="$RECORDS" STEPS=4800 FLOW=dis_medium ROWS="hmdb_only multitask" NUM_FRAMES=25 CROPS=1 \
+    EXTRA_SETS="--set data.cache_decoded=true" results/multitask_table.sh | tail -1
+
+# 8. Stroud et al.'s D3D table: the flow teacher, the RGB student, D3D (MSE and KL), the auxiliary-flow
+#    student, and from the trained student D3D against its control trained as long without a teacher,
+#    each run 1200 steps (the continued ones 600), scored on 10 clips a video.
+mkdir -p "$OUT/d3d/records"
+ln -sfn "$(realpath "$records")" "$OUT/d3d/records/ucf101-s1"
+[ -f "$OUT/d3d/d3d_table.json" ] || $PY -m results.d3d_table --out "$OUT/d3d" --synth "$SYNTH" --splits 1 \
+    --steps 1200 --set data.cache_decoded=true | tail -1
+
 $PY -m results.findings --root "$OUT"

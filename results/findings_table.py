@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from results.paired_rows import compare_outcomes, row_outcomes
+from results.paired_rows import compare_outcomes, row_outcomes, single_row_source
 
 NOT_MEASURED = "not measured"
 
@@ -23,7 +23,7 @@ NOT_MEASURED = "not measured"
 @dataclass(frozen=True)
 class Row:
     split_dir: str   # an evaluation's split folder, relative to the root (<eval>/<dataset>_split_<n>)
-    label: str       # the row label tfx_models.evaluate printed
+    label: str       # the row label tfx_models.evaluate printed ("": the one row of a one-run evaluation)
     name: str        # what the table calls it
 
 
@@ -43,10 +43,17 @@ def measure(root: str, finding: Finding) -> dict | None:
     dirs = [os.path.join(root, r.split_dir) for r in (finding.a, finding.b)]
     if not all(os.path.exists(os.path.join(d, "video_scores.npz")) for d in dirs):
         return None
-    a, dataset = row_outcomes(dirs[0], finding.a.label)
-    b, _ = row_outcomes(dirs[1], finding.b.label)
+    a, dataset = row_outcomes(dirs[0], finding.a.label or _only_label(dirs[0]))
+    b, _ = row_outcomes(dirs[1], finding.b.label or _only_label(dirs[1]))
     return compare_outcomes(a, b, finding.claim, dataset=dataset, cue=finding.cue,
                             what=f"{finding.a.split_dir} and {finding.b.split_dir}")
+
+
+def _only_label(split_dir: str) -> str:
+    found = single_row_source(os.path.dirname(split_dir))
+    if found is None or os.path.normpath(found[0]) != os.path.normpath(split_dir):
+        raise ValueError(f"{split_dir}: not the evaluation of a single run; name the row's label")
+    return found[1]
 
 
 def markdown(root: str, findings: list[Finding]) -> tuple[str, list[dict]]:

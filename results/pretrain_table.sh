@@ -19,7 +19,7 @@
 # does not start fine-tuning at a lower rate; FT_LR=1e-3 does (10x below from scratch). The paper
 # also fine-tunes for 1/4 of the from-scratch iterations; FT_STEPS defaults to STEPS here.
 #
-# Usage: OUT=out/pretrain STEPS=1500 PRE_STEPS=3000 results/pretrain_table.sh
+# Usage: OUT=out/pretrain STEPS=1500 PRE_STEPS=3000 [DROPOUTS="0.5 0.9"] results/pretrain_table.sh
 # Smoke: OUT=out/pretrain_smoke SYNTH=out/pretrain_smoke/benchmark PROFILE=tiny CLASSES=4 PRE_CLIPS=4 \
 #        STEPS=2 PRE_STEPS=2 NUM_FRAMES=2 CROPS=1 results/pretrain_table.sh   (PROFILE: both renders)
 # (RECORDS: a folder that already holds ucf101-s1 ingested as below, e.g. the multitask table's)
@@ -34,6 +34,7 @@ SEED=${SEED:-1}
 CLASSES=${CLASSES:-40}
 PRE_CLIPS=${PRE_CLIPS:-8}
 WEIGHTS=${WEIGHTS:-}
+DROPOUTS=${DROPOUTS:-0.5 0.9}
 source "$(dirname "$0")/results_env.sh"
 ucf="$RECORDS/ucf101-s1"
 [ -f "$ucf/summary.json" ] || $PY -m beam_pipelines.ingest --format ucf101 --root "$SYNTH/ucf101" --split 1 \
@@ -61,7 +62,7 @@ if [ -z "$WEIGHTS" ]; then
   $PY -m tfx_models.save_tower --run "$OUT/runs/pretrain" --out "$WEIGHTS"
 fi
 
-for dropout in 0.5 0.9; do
+for dropout in $DROPOUTS; do
   train "scratch_d$dropout" --set data.records="$ucf" --set model.dropout=$dropout --set train.steps="$STEPS"
   pretrained=(--set data.records="$ucf" --set model.dropout=$dropout --set model.weights="$WEIGHTS"
               --set train.steps="$FT_STEPS" --set train.learning_rate="$FT_LR" --set train.lr_drops="$FT_LR_DROPS")

@@ -28,7 +28,7 @@ def _write_eval(root, split_dir, label, right, order):
     np.savez(os.path.join(path, "video_scores.npz"), ids=np.asarray([IDS[v] for v in order]),
              labels=np.asarray([LABELS[v] for v in order]), **{key: scores})
     with open(os.path.join(path, key + ".json"), "w") as f:
-        json.dump({"classes": CLASSES}, f)
+        json.dump({"row": label, "classes": CLASSES}, f)
 
 
 @pytest.fixture()
@@ -51,6 +51,15 @@ def test_two_evaluations_compare_video_for_video(root):
     assert result["difference"] == pytest.approx(0.3)
     assert result["mcnemar_p"] == pytest.approx(12 / 32)   # 2 * (C(5,0) + C(5,1)) / 2^5
     assert result["verdict"] == "unresolved"
+
+
+def test_a_one_run_evaluation_names_its_own_row(root):
+    unnamed = Finding("paper", "A beats B", "a > b", Row(A.split_dir, "", "A"), Row(B.split_dir, "", "B"), "cmd")
+    assert measure(root, unnamed) == measure(root, Finding("paper", "A beats B", "a > b", A, B, "cmd"))
+    with open(os.path.join(root, "two/ucf101_split_1/model_c.json"), "w") as f:
+        json.dump({"row": "Model C", "classes": CLASSES}, f)   # now two rows: the label must be named
+    with pytest.raises(ValueError, match="not the evaluation of a single run"):
+        measure(root, unnamed)
 
 
 def test_a_cue_group_keeps_only_its_classes(root):
