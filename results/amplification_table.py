@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from results.paired_rows import compare_correct, section
+from results.paired_rows import compare_correct, save_rows, section
 from results.recall_by_cue import GROUPS, cue_of_class, markdown as cue_markdown
 from tfx_models.evaluation import metrics
 
@@ -90,22 +90,8 @@ def score_runs(runs_dir: str, out_dir: str, *, num_frames: int, crops: int) -> d
     classes = list(settings["S"]["classes"][dataset])
     combined = {label: np.mean([scores[RUNS[p]] for p in parts], axis=0)
                 for label, parts in COMBINATIONS.items() if all(RUNS[p] in scores for p in parts)}
-    save_combinations(os.path.join(out_dir, slug(split)), combined, classes)
+    save_rows(os.path.join(out_dir, slug(split)), combined, classes)
     return {"dataset": dataset, "classes": classes, "labels": saved["labels"], "scores": {**scores, **combined}}
-
-
-def save_combinations(split_dir: str, combined: dict[str, np.ndarray], classes: list[str]) -> None:
-    """Adds the late combinations to the split's per-video scores, so that paired comparisons
-    (results.paired_rows, results.findings) read them like any evaluated row."""
-    from tfx_models.evaluation.protocol import slug
-
-    path = os.path.join(split_dir, "video_scores.npz")
-    saved = dict(np.load(path))
-    saved.update({slug(label): value for label, value in combined.items()})
-    np.savez(path, **saved)
-    for label in combined:
-        with open(os.path.join(split_dir, slug(label) + ".json"), "w") as f:
-            json.dump({"row": label, "classes": classes}, f)
 
 
 # The poster's claims (row a, row b, claim of a against b), and our frozen-tower ablation.

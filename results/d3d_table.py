@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from results.paired_rows import compare_sources, section
+from results.paired_rows import compare_sources, save_rows, section
 from results.recall_by_cue import GROUPS, cue_of_class
 from tfx_models.evaluation import late_fusion, metrics
 
@@ -120,9 +120,10 @@ def split_rows(runs: dict[str, str], records: str, eval_dir: str, *, num_frames:
     scores = np.load(os.path.join(eval_dir, split_dir, "video_scores.npz"))
     classes = settings["teacher"]["classes"][settings["teacher"]["tasks"][0]]
     rows = {name: result["rows"][name] for name in runs}
-    for name in ("student", "d3d_mse", "d3d_kl"):
-        fused = late_fusion.average_scores(scores[name], scores["teacher"])
-        rows[f"fusion_{name}"] = metrics.summary(scores["labels"], fused, classes)
+    fused = {f"fusion_{name}": late_fusion.average_scores(scores[name], scores["teacher"])
+             for name in ("student", "d3d_mse", "d3d_kl")}
+    save_rows(os.path.join(eval_dir, split_dir), fused, list(classes))
+    rows.update({name: metrics.summary(scores["labels"], value, classes) for name, value in fused.items()})
     return rows
 
 

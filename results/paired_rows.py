@@ -37,6 +37,18 @@ def row_outcomes(split_dir: str, label: str) -> tuple[Outcomes, str]:
     return {str(i): (bool(r), classes[int(y)]) for i, r, y in zip(scores["ids"], right, scores["labels"])}, dataset
 
 
+def save_rows(split_dir: str, rows: dict[str, np.ndarray], classes: list[str]) -> None:
+    """Adds rows a builder computed from evaluated ones (late combinations of their scores) to
+    the split's per-video scores, so that paired comparisons read them like any evaluated row."""
+    path = os.path.join(split_dir, "video_scores.npz")
+    saved = dict(np.load(path))
+    saved.update({slug(label): value for label, value in rows.items()})
+    np.savez(path, **saved)
+    for label in rows:
+        with open(os.path.join(split_dir, slug(label) + ".json"), "w") as f:
+            json.dump({"row": label, "classes": classes}, f)
+
+
 def single_row_source(eval_dir: str) -> tuple[str, str] | None:
     """(split folder, row label) of the one row an evaluation of one run wrote, if it has per-video scores."""
     for npz in sorted(glob.glob(os.path.join(eval_dir, "*", "video_scores.npz"))):

@@ -40,15 +40,14 @@ def test_the_posters_comparisons_are_paired_on_the_test_videos():
 
 
 def test_combinations_are_saved_as_rows_the_paired_comparisons_read(tmp_path):
-    from results.amplification_table import save_combinations
-    from results.paired_rows import row_outcomes
+    from results.paired_rows import row_outcomes, save_rows
 
     split_dir = tmp_path / "ucf101_split_1"
     split_dir.mkdir()
     labels = np.array([0, 1, 2])
     np.savez(split_dir / "video_scores.npz", ids=np.array(["a", "b", "c"]), labels=labels, s=np.eye(3))
     combined = np.array([[0.9, 0.1, 0.0], [0.9, 0.1, 0.0], [0.0, 0.0, 1.0]])  # right on a and c only
-    save_combinations(str(split_dir), {"S+T": combined}, ["x", "y", "z"])
+    save_rows(str(split_dir), {"S+T": combined}, ["x", "y", "z"])
     outcomes, dataset = row_outcomes(str(split_dir), "S+T")
     assert dataset == "ucf101"
     assert outcomes == {"a": (True, "x"), "b": (False, "y"), "c": (True, "z")}
