@@ -76,6 +76,12 @@ train park/amplified_flow demo_amplified "$fuse_steps" --set data.records="$reco
 for layer in conv5 fc7; do
   train "park/m_fusion_$layer" demo_m_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
 done
+# The amplified net's control: the spatial net trained as many more steps at the same rate
+# without the gate (its tower from the recipe's spatial run, every layer trainable, a fresh
+# classifier).
+train s_continued demo_spatial "$fuse_steps" --set data.records="$records" --set train.lr_drops= \
+    --set train.learning_rate=1e-3 --set model.init_run="$runs/s_d05_2400"
+score s_continued --spatial "$runs/s_continued" --no_svm
 [ -f "$OUT/eval/s1/park/amplification_tables.json" ] || $PY -m results.amplification_table --runs "$park" \
     --out "$OUT/eval/s1/park" "${cheap[@]}" | tail -1
 
