@@ -95,6 +95,18 @@ OUT="$OUT/pretrain" RECORDS="$RECORDS" STEPS=2400 DROPOUTS=0.5 NUM_FRAMES=25 CRO
 OUT="$OUT/multitask" RECORDS="$RECORDS" STEPS=4800 FLOW=dis_medium ROWS="hmdb_only multitask" NUM_FRAMES=25 CROPS=1 \
     EXTRA_SETS="--set data.cache_decoded=true" results/multitask_table.sh | tail -1
 
+#    The same comparison when the multi-task net trains twice as long, so that each head sees as
+#    many batches of its own set as the single-task net (the input draws each set with p = 1/2).
+mt="$OUT/multitask" long=multitask_9600
+[ -f "$mt/runs/s1/$long/checkpoints/ckpt-9600.manifest.json" ] || $PY -m tfx_models.train \
+    --config tfx_models/experiments/demo_temporal.py --run_dir "$mt/runs/s1/$long" --set train.seed=1 \
+    --set data.records="$RECORDS/ucf101-s1,$RECORDS/hmdb51-s1" --set train.steps=9600 \
+    --set train.checkpoint_every=800 --set data.cache_decoded=true | tail -1
+for ds in hmdb51 ucf101; do
+  [ -f "$mt/eval/$ds/$long/s1/results.json" ] || $PY -m tfx_models.evaluate --temporal "$mt/runs/s1/$long" \
+      --records "$RECORDS/$ds-s1" --out "$mt/eval/$ds/$long/s1" "${cheap[@]}" --no_svm | tail -1
+done
+
 # 8. Stroud et al.'s D3D table: the flow teacher, the RGB student, D3D (MSE and KL), the auxiliary-flow
 #    student, and from the trained student D3D against its control trained as long without a teacher,
 #    each run 1200 steps (the continued ones 600), scored on 10 clips a video.
