@@ -7,7 +7,8 @@ Per split of the synthetic UCF-like set: ingest (DIS flow, 112 px) if its record
 distillation (demo_d3d_student) and the student distilled from that teacher with each loss form
 (demo_d3d_mse, demo_d3d_kl), and, from the trained student, D3D (MSE) against its control trained for
 the same steps without a teacher (demo_d3d_mse_from_student, demo_d3d_student_continued; --continue_steps),
-the auxiliary-flow student the paper compares D3D with (demo_d3d_aux), and a sweep of lambda (--mse_weights); evaluate all of them on the held-out videos (tfx_models.evaluate: clips over the
+the auxiliary-flow student the paper compares D3D with (demo_d3d_aux), and a sweep of lambda
+(--mse_weights); evaluate all of them on the held-out videos (tfx_models.evaluate: clips over the
 whole video, scores averaged) and average each RGB model's scores with the teacher's (two-stream late
 fusion). Writes <out>/d3d_table.md and .json and prints the table: accuracy per split, the mean, and the
 mean per-class recall over the classes told apart by motion only, appearance only, or both.
