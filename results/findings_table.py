@@ -12,10 +12,12 @@ exist yet is listed as not measured rather than left out.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
 from results.paired_rows import compare_outcomes, row_outcomes, single_row_source
+from tfx_models.evaluation.protocol import slug
 
 NOT_MEASURED = "not measured"
 
@@ -56,16 +58,34 @@ def _only_label(split_dir: str) -> str:
     return found[1]
 
 
+def ceiling(root: str, row: Row) -> float | None:
+    """The benchmark's ceiling for a row's inputs over the whole split, as tfx_models.evaluate
+    recorded it (None where it recorded none, e.g. a builder's late combination)."""
+    split_dir = os.path.join(root, row.split_dir)
+    label = row.label or _only_label(split_dir)
+    with open(os.path.join(split_dir, slug(label) + ".json")) as f:
+        return json.load(f).get("ceiling")
+
+
+def _ceiling_cell(root: str, f: Finding) -> str:
+    if f.cue:  # the recorded ceiling is the whole split's, not the cue group's
+        return "-"
+    values = [ceiling(root, r) for r in (f.a, f.b)]
+    return " / ".join("-" if v is None else f"{100 * v:.1f}%" for v in values)
+
+
 def markdown(root: str, findings: list[Finding]) -> tuple[str, list[dict]]:
-    header = ["paper", "finding", "a", "b", "a − b [95% CI]", "McNemar p", "test videos", "verdict", "command"]
+    header = ["paper", "finding", "a", "b", "ceiling (a / b)", "a − b [95% CI]", "McNemar p", "test videos",
+              "verdict", "command"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     data = []
     for f in findings:
         result = measure(root, f)
         if result is None:
-            cells = [f"{f.a.name}", f"{f.b.name}", "-", "-", "-", NOT_MEASURED]
+            cells = [f"{f.a.name}", f"{f.b.name}", "-", "-", "-", "-", NOT_MEASURED]
         else:
             cells = [f"{f.a.name} {100 * result['accuracy_a']:.1f}%", f"{f.b.name} {100 * result['accuracy_b']:.1f}%",
+                     _ceiling_cell(root, f),
                      f"{100 * result['difference']:+.1f} [{100 * result['low']:+.1f}, {100 * result['high']:+.1f}]",
                      f"{result['mcnemar_p']:.3g}", str(result["videos"]), f"**{result['verdict']}**"]
         scope = f" ({f.cue} classes)" if f.cue else ""

@@ -28,7 +28,7 @@ def _write_eval(root, split_dir, label, right, order):
     np.savez(os.path.join(path, "video_scores.npz"), ids=np.asarray([IDS[v] for v in order]),
              labels=np.asarray([LABELS[v] for v in order]), **{key: scores})
     with open(os.path.join(path, key + ".json"), "w") as f:
-        json.dump({"row": label, "classes": CLASSES}, f)
+        json.dump({"row": label, "classes": CLASSES, "ceiling": 0.6}, f)
 
 
 @pytest.fixture()
@@ -60,6 +60,19 @@ def test_a_one_run_evaluation_names_its_own_row(root):
         json.dump({"row": "Model C", "classes": CLASSES}, f)   # now two rows: the label must be named
     with pytest.raises(ValueError, match="not the evaluation of a single run"):
         measure(root, unnamed)
+
+
+def test_each_row_shows_its_ceiling_beside_its_accuracy(root):
+    path = os.path.join(root, "two/ucf101_split_1/model_b.json")
+    with open(path) as f:
+        info = json.load(f)
+    with open(path, "w") as f:
+        json.dump({key: value for key, value in info.items() if key != "ceiling"}, f)  # e.g. a late combination
+    text, _ = markdown(root, [Finding("paper", "A beats B", "a > b", A, B, "cmd"),
+                              Finding("paper", "on balls", "a > b", A, B, "cmd", cue="motion only")])
+    lines = text.splitlines()
+    assert "| 60.0% / - |" in lines[2]
+    assert "| B 80.0% | - |" in lines[3]   # a cue group's ceiling is not the split's
 
 
 def test_a_cue_group_keeps_only_its_classes(root):
