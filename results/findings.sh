@@ -65,6 +65,46 @@ for mode in 2d_conv_2d_pool 3d_conv_3d_pool; do
   score "T5_$mode" --run "$runs/T5_$mode" --no_svm
 done
 
+#    The rest of Feichtenhofer et al.'s Tables 1-3 at the same budgets: the other fusion types at
+#    ReLU5, conv fusion at ReLU4, at FC6 and with the temporal tower kept, and T=5 2D conv + 3D
+#    pooling. results.fusion_tables reads them through a folder of links in its own layout
+#    ($OUT/fusion: the streams, the late fusions scored with the SVM, one folder per fused run).
+for type in sum max concat bilinear; do
+  train "${type}_conv5" demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.type=$type
+done
+for layer in conv4 fc6; do
+  train "conv_fusion_$layer" demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
+done
+train conv_fusion_kept demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.keep_temporal=true
+train T5_2d_conv_3d_pool demo_conv_fusion $((fuse_steps / 2)) "${fuse[@]}" --set data.snippets=5 \
+    --set fusion.mode=2d_conv_3d_pool
+fusion="$OUT/fusion"
+link_run() {  # its name in results.fusion_tables' layout, our run name
+  mkdir -p "$fusion/runs/s1"
+  ln -sfn "$(realpath "$runs/$2")" "$fusion/runs/s1/$1"
+}
+link() {  # its name there, our run name, our evaluation name
+  link_run "$1" "$2"
+  mkdir -p "$fusion/eval/$1"
+  ln -sfn "$(realpath "$OUT/eval/s1/$3")" "$fusion/eval/$1/s1"
+}
+link_run spatial s_d05_2400
+link_run temporal t_d05_4800
+mkdir -p "$fusion/eval/late"
+ln -sfn "$(realpath "$OUT/eval/s1/streams_25x1_svm")" "$fusion/eval/late/s1"
+for name in sum_conv5 max_conv5 concat_conv5 bilinear_conv5 conv_fusion_conv4 conv_fusion_fc6 conv_fusion_kept \
+    T5_2d_conv_3d_pool; do
+  score "$name" --run "$runs/$name" --no_svm
+done
+for pair in conv_conv5:conv_fusion conv_conv3:conv_fusion_conv3 conv_conv4:conv_fusion_conv4 \
+    conv_fc6:conv_fusion_fc6 conv_conv5_kept:conv_fusion_kept sum_conv5:sum_conv5 max_conv5:max_conv5 \
+    concat_conv5:concat_conv5 bilinear_conv5:bilinear_conv5 T5_2d_conv_2d_pool:T5_2d_conv_2d_pool \
+    T5_2d_conv_3d_pool:T5_2d_conv_3d_pool T5_3d_conv_3d_pool:T5_3d_conv_3d_pool; do
+  run=${pair#*:}
+  link "${pair%%:*}" "$run" "$([ "$run" = conv_fusion ] && echo conv_fusion_25x1 || echo "$run")"
+done
+$PY -m results.fusion_tables --out "$fusion" > "$fusion/tables.md"
+
 # 5. Park et al.: the flow-gated amplified spatial net, and m-fusion at conv5 and fc7 trained through
 #    the product, each from the recipe's streams at conv fusion's budget; the poster's table from them.
 park="$runs/park"
@@ -76,25 +116,39 @@ train park/amplified_flow demo_amplified "$fuse_steps" --set data.records="$reco
 for layer in conv5 fc7; do
   train "park/m_fusion_$layer" demo_m_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
 done
+#    The poster table's other rows: the learned gate, m-fusion with both towers frozen (the
+#    ablation) and conv fusion with the temporal tower kept (step 4's run).
+train park/amplified_learned demo_amplified "$fuse_steps" "${fuse[@]}" --set amplification.gate=learned
+for layer in conv5 fc7; do
+  train "park/m_fusion_${layer}_frozen" demo_m_fusion_frozen "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
+done
+ln -sfn "$(realpath "$runs/conv_fusion_kept")" "$park/conv_fusion"
 # The amplified net's control: the spatial net trained as many more steps at the same rate
 # without the gate (its tower from the recipe's spatial run, every layer trainable, a fresh
 # classifier).
 train s_continued demo_spatial "$fuse_steps" --set data.records="$records" --set train.lr_drops= \
     --set train.learning_rate=1e-3 --set model.init_run="$runs/s_d05_2400"
 score s_continued --spatial "$runs/s_continued" --no_svm
-[ -f "$OUT/eval/s1/park/amplification_tables.json" ] || $PY -m results.amplification_table --runs "$park" \
-    --out "$OUT/eval/s1/park" "${cheap[@]}" | tail -1
+park_table="$OUT/eval/s1/park/amplification_tables.json"  # made again when a run is newer
+if [ ! -f "$park_table" ] || [ -n "$(find -L "$park" -name '*.manifest.json' -newer "$park_table")" ]; then
+  $PY -m results.amplification_table --runs "$park" --out "$OUT/eval/s1/park" "${cheap[@]}" | tail -1
+fi
 
-# 6. Simonyan & Zisserman's Table 1a: the spatial net fine-tuned from the pre-training substitute
+# 6. The Siamese multi-view net against softmax on view-0 labels, on the unseen view: a multi-view
+#    render of the results profile (its own folder), each run at the spatial recipe's 2400 steps.
+OUT="$OUT/siamese" SYNTH="$OUT/siamese/synth" PROFILE=results STEPS=2400 NUM_FRAMES=25 CROPS=1 \
+    results/siamese_table.sh | tail -1
+
+# 7. Simonyan & Zisserman's Table 1a: the spatial net fine-tuned from the pre-training substitute
 #    against training from scratch and training its last layer only, each at the recipe's spatial
-#    budget, dropout 0.5.
-OUT="$OUT/pretrain" RECORDS="$RECORDS" STEPS=2400 DROPOUTS=0.5 NUM_FRAMES=25 CROPS=1 \
+#    budget, at dropout 0.5 and 0.9.
+OUT="$OUT/pretrain" RECORDS="$RECORDS" STEPS=2400 DROPOUTS="0.5 0.9" NUM_FRAMES=25 CROPS=1 \
     EXTRA_SETS="--set data.cache_decoded=true" results/pretrain_table.sh | tail -1
 
-# 7. Simonyan & Zisserman's Table 2: the temporal net on the HMDB-like set alone against multi-task
-#    learning with the UCF-like set, each at the recipe's temporal budget (4800 steps).
-OUT="$OUT/multitask" RECORDS="$RECORDS" STEPS=4800 FLOW=dis_medium ROWS="hmdb_only multitask" \
-    NUM_FRAMES=25 CROPS=1 EXTRA_SETS="--set data.cache_decoded=true" results/multitask_table.sh | tail -1
+# 8. Simonyan & Zisserman's Table 2: the temporal net on the HMDB-like set alone against multi-task
+#    learning with the UCF-like set, fine-tuning from the UCF-like net and adding the UCF-like
+#    classes, each at the recipe's temporal budget (4800 steps).
+OUT="$OUT/multitask" RECORDS="$RECORDS" STEPS=4800 FLOW=dis_medium NUM_FRAMES=25 CROPS=1 EXTRA_SETS="--set data.cache_decoded=true" results/multitask_table.sh | tail -1
 
 #    The same comparison when the multi-task net trains twice as long, so that each head sees as
 #    many batches of its own set as the single-task net (the input draws each set with p = 1/2).
@@ -108,7 +162,7 @@ for ds in hmdb51 ucf101; do
       --records "$RECORDS/$ds-s1" --out "$mt/eval/$ds/$long/s1" "${cheap[@]}" --no_svm | tail -1
 done
 
-# 8. Stroud et al.'s D3D table: the flow teacher, the RGB student, D3D (MSE and KL), the auxiliary-flow
+# 9. Stroud et al.'s D3D table: the flow teacher, the RGB student, D3D (MSE and KL), the auxiliary-flow
 #    student, and from the trained student D3D against its control trained as long without a teacher,
 #    each run 1200 steps (the continued ones 600), scored on 10 clips a video.
 mkdir -p "$OUT/d3d/records"

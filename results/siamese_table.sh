@@ -8,7 +8,7 @@
 # and score each on the view-1 and the view-0 test videos (25 frames x 10 crops), cross-view
 # retrieval (each view-1 test frame's nearest view-0 frame: the same clip?) and recall by cue.
 # Usage: OUT=out/siamese STEPS=1000 results/siamese_table.sh   (STAGES=check: only the view check,
-# i.e. ingest and view0_softmax on both views)
+# i.e. ingest and view0_softmax on both views). Resumable: finished runs and scores are reused.
 set -euo pipefail
 OUT=${OUT:-out/siamese}
 PY=${PY:-.venv/bin/python}
@@ -35,7 +35,8 @@ done
 
 train() {  # name, records, overrides...
   local name=$1 records=$2; shift 2
-  $PY -m tfx_models.train --config tfx_models/experiments/siamese_multiview.py --run_dir "$OUT/runs/$name" \
+  [ -f "$OUT/runs/$name/checkpoints/ckpt-$STEPS.manifest.json" ] || $PY -m tfx_models.train \
+      --config tfx_models/experiments/siamese_multiview.py --run_dir "$OUT/runs/$name" \
       --set data.records="$records" --set train.steps="$STEPS" "$@" | tail -1
 }
 train view0_softmax "$OUT/records/multiview_view0" --set model.kind=stream
@@ -47,8 +48,9 @@ if [ "$STAGES" != check ]; then
 fi
 for run in "${runs[@]}"; do
   for view in 0 1; do
-    $PY -m tfx_models.evaluate --run "$OUT/runs/$run" --records "$OUT/records/multiview_view$view" \
-        --out "$OUT/eval/$run/view$view" --num_frames "$NUM_FRAMES" --crops "$CROPS" --no_svm > /dev/null
+    [ -f "$OUT/eval/$run/view$view/results.json" ] || $PY -m tfx_models.evaluate --run "$OUT/runs/$run" \
+        --records "$OUT/records/multiview_view$view" --out "$OUT/eval/$run/view$view" \
+        --num_frames "$NUM_FRAMES" --crops "$CROPS" --no_svm > /dev/null
   done
 done
 $PY -m results.siamese_table --out "$OUT" --runs "${runs[@]}" | tee "$OUT/table.md"
