@@ -44,8 +44,8 @@ for split in $SPLITS; do
   score late --spatial "$runs/spatial" --temporal "$runs/temporal" "${fold_runs[@]}" --svm_frames 5 --svm_crops 1
   streams=(--set fusion.spatial_run="$runs/spatial" --set fusion.temporal_run="$runs/temporal")
   fused=()
-  for type in sum max concat conv bilinear; do
-    fused+=("${type}_conv5|--set fusion.type=$type")
+  for type in sum max concat conv bilinear; do  # only conv fusion has identity weights to measure
+    fused+=("${type}_conv5|--set fusion.type=$type$([ $type = conv ] || echo ' --set fusion.init=fixed')")
   done
   if [ "$split" = "$ABLATION_SPLIT" ]; then
     for layer in conv3 conv4 fc6; do fused+=("conv_$layer|--set fusion.layer=$layer"); done
