@@ -277,8 +277,8 @@ def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: l
     written = sum(s["records"] for s in shards)
     if written + len(failures) != inputs:
         raise RuntimeError(f"{output}: {inputs} inputs but {written} written + "
-                           f"{len(failures)} dead-lettered; some videos were lost, nothing was published "
-                           "(docs/runners.md: a local run may retry with --direct_num_workers=1)")
+                           f"{len(failures)} dead-lettered; some videos were lost (by the runner: "
+                           "docs/runners.md), so nothing was published")
     check_shard_results(shards, info["num_shards"])
     # No dataset_info.json while shards move: readers never see an info that disagrees with them.
     info_path = f"{output}/{INFO_FILE}"

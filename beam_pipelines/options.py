@@ -27,18 +27,34 @@ import multiprocessing
 from apache_beam.options.pipeline_options import (
     DirectOptions, PipelineOptions, StandardOptions, WorkerOptions)
 from apache_beam.portability.api import beam_provision_api_pb2
+from apache_beam.runners.portability.fn_api_runner import worker_handlers
 from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo, FnApiRunner
 from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
 
 class LocalRunner(FnApiRunner):
-    """The FnApiRunner, with the pipeline options passed on to its worker processes."""
+    """The FnApiRunner, with the pipeline options passed on to its worker processes and its
+    data streams flushed by size only.
+
+    Beam 2.77's runner flushes each data stream it sends to a worker every
+    DATA_BUFFER_TIME_LIMIT_MS (1 s) from a timer thread, and a write that lands between the
+    flush's copy of the buffer and its reset is dropped without an error
+    (apache_beam/runners/worker/data_plane.py). A stage whose input is a long list of chunks
+    (a Flatten feeding a GroupByKey, as the ingest's shard writers have) loses records that
+    way once sending its input takes longer than the interval: 128 of 3,780 videos in one
+    ingest (docs/runners.md). A limit of 0 selects the size-flushed streams, which have no timer.
+    """
 
     def run_pipeline(self, pipeline, options):
         encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options(drop_default=True))
         self._provision_info = ExtendedProvisionInfo(
             beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
-        return super().run_pipeline(pipeline, options)
+        timed = worker_handlers.DATA_BUFFER_TIME_LIMIT_MS
+        worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 0  # read when the runner starts its data server
+        try:
+            return super().run_pipeline(pipeline, options)
+        finally:
+            worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = timed
 
 
 LOCAL_RUNNER = f"{__name__}.LocalRunner"

@@ -136,10 +136,8 @@ fi
 
 # 6. The Siamese multi-view net against softmax on view-0 labels, on the unseen view: a multi-view
 #    render of the results profile (its own folder), each run at the spatial recipe's 2400 steps.
-#    Ingested with one Beam worker: with two, the local runner lost 128 of the 3,780 videos and
-#    the job refused to publish (docs/runners.md, "Known problem").
 OUT="$OUT/siamese" SYNTH="$OUT/siamese/synth" PROFILE=results STEPS=2400 NUM_FRAMES=25 CROPS=1 \
-    INGEST_FLAGS=--direct_num_workers=1 results/siamese_table.sh | tail -1
+    results/siamese_table.sh | tail -1
 
 # 7. Simonyan & Zisserman's Table 1a: the spatial net fine-tuned from the pre-training substitute
 #    against training from scratch and training its last layer only, each at the recipe's spatial

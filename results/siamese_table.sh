@@ -18,7 +18,6 @@ SYNTH=${SYNTH:-$OUT/synth}
 NUM_FRAMES=${NUM_FRAMES:-25}
 CROPS=${CROPS:-10}
 STAGES=${STAGES:-all}
-INGEST_FLAGS=${INGEST_FLAGS:-}  # Beam options for the ingest jobs, e.g. --direct_num_workers=1
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 [ -f "$SYNTH/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$SYNTH" --seed 0 --profile "$PROFILE" --multiview
 
@@ -31,7 +30,7 @@ for selection in all 0 1; do
       "$SYNTH/multiview/manifest.csv" > "$OUT/manifests/$name.csv"
   [ -f "$OUT/records/$name/summary.json" ] || $PY -m beam_pipelines.ingest --format csv \
       --manifest "$OUT/manifests/$name.csv" --output "$OUT/records/$name" --flow dis_ultrafast \
-      --size 112 --num_shards 2 $INGEST_FLAGS > /dev/null
+      --size 112 --num_shards 2 > /dev/null
 done
 
 train() {  # name, records, overrides...

@@ -34,3 +34,34 @@ def test_other_runners_pass_through_untouched():
     runner, mode, workers = runner_settings(["--runner=DataflowRunner", "--project=p", "--region=r"])
     assert (runner, mode, workers) == ("DataflowRunner", "in_memory", 1)
     assert pipeline_options(["--runner=DataflowRunner"]).view_as(WorkerOptions).default_sdk_harness_log_level is None
+
+
+def _keyed_blobs(i: int):
+    return i % 2, b"x" * 100_000
+
+
+def _count(grouped) -> int:
+    return sum(value is not None for value in grouped[1])
+
+
+def test_local_runner_delivers_every_element_however_fast_the_flush_timer(monkeypatch, tmp_path):
+    """The ingest's shape (records flattened with per-shard seeds, then grouped) on two worker
+    processes. Beam's timed flush drops writes that race it; with a 5 ms timer instead of 1 s
+    and LocalRunner's override taken out, this test counted 815 of the 1,000 elements.
+    LocalRunner must turn the timer off, whatever it is set to."""
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+    from beam_pipelines.options import LocalRunner
+
+    monkeypatch.setattr(worker_handlers, "DATA_BUFFER_TIME_LIMIT_MS", 5)
+    options = pipeline_options(["--direct_num_workers=2"])
+    out = tmp_path / "count"
+    with beam.Pipeline(runner=LocalRunner(), options=options) as pipeline:
+        records = (pipeline | "Ids" >> beam.Create(range(1000)) | beam.Reshuffle()
+                   | "Blobs" >> beam.Map(_keyed_blobs))
+        seeds = pipeline | "Seeds" >> beam.Create([(0, None), (1, None)])
+        _ = ((records, seeds) | beam.Flatten() | beam.GroupByKey() | beam.Map(_count)
+             | beam.CombineGlobally(sum) | beam.Map(str) | beam.io.WriteToText(str(out), shard_name_template=""))
+    assert out.read_text().strip() == "1000"
+    assert worker_handlers.DATA_BUFFER_TIME_LIMIT_MS == 5  # put back for any other runner
