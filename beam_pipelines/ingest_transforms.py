@@ -212,10 +212,13 @@ def _stream_record(entry: VideoEntry, config: IngestConfig, estimator: FlowEstim
     return IngestedVideo(record, builder.num_frames, reader.partial_reason)
 
 
-def shard_index(record_id: str, num_shards: int) -> int:
+def _id_digest(record_id: str) -> int:
     """Stable across processes and runs (unlike hash(), which is salted per process)."""
-    digest = hashlib.sha256(record_id.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % num_shards
+    return int.from_bytes(hashlib.sha256(record_id.encode()).digest()[:8], "big")
+
+
+def shard_index(record_id: str, num_shards: int) -> int:
+    return _id_digest(record_id) % num_shards
 
 
 def split_duplicate_ids(entries: list[VideoEntry]) -> tuple[list[VideoEntry], list[dict]]:
@@ -234,9 +237,15 @@ def split_duplicate_ids(entries: list[VideoEntry]) -> tuple[list[VideoEntry], li
 
 
 def write_shard(path: str, items) -> tuple[int, int, list[str]]:
-    """Write (id, record, frames, partial_reason) items sorted by id;
-    returns (records, frames, ids of the partially decoded)."""
-    items = sorted(items, key=lambda item: item[0])
+    """Write (id, record, frames, partial_reason) items in the order of their ids' digests;
+    returns (records, frames, ids of the partially decoded).
+
+    Not in id order: ids name their class (v_<Class>_g.._c..), so a shard in id order is a
+    run of one class after another, and a reader that shuffles through a small buffer (the
+    training input holds 64 records of whole videos) would feed batches of one or two
+    classes. The digest order mixes the classes and is the same on every runner and rerun.
+    """
+    items = sorted(items, key=lambda item: (_id_digest(item[0]), item[0]))
     tf.io.gfile.makedirs(path.rsplit("/", 1)[0])
     with tf.io.TFRecordWriter(path) as writer:
         for _, record, _, _ in items:

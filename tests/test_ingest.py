@@ -1,6 +1,7 @@
 """The ingest job on small real videos: transforms, dead letters, accounting, determinism."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -212,12 +213,13 @@ def test_summary_accounts_for_every_input(dataset, ingested):
     assert info["counts"] == summary["counts"] and info["classes"] == ["Class0", "Class1"]
     assert info["flow"] == {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": True, "jpeg_quality": 90}
     assert (info["size"], info["stride"], info["max_frames"], info["schema_version"]) == (32, 1, 0, 2)
-    # Records land in the shard their id hashes to, sorted by id within it.
+    # Records land in the shard their id hashes to, in the order of their ids' SHA-256 within it.
     for subset, paths in ((s, list_shards(str(output), s)) for s in ("train", "test")):
         assert [p.rsplit("/", 1)[-1] for p in paths] == [f"{subset}-0000{i}-of-00002.tfrecord" for i in range(2)]
         for index, path in enumerate(paths):
             ids = [decode_record(r.numpy()).id for r in tf.data.TFRecordDataset(path)]
-            assert ids == sorted(ids) and all(shard_index(i, 2) == index for i in ids)
+            assert ids == sorted(ids, key=lambda i: hashlib.sha256(i.encode()).digest())
+            assert all(shard_index(i, 2) == index for i in ids)
 
 
 def test_rerun_with_two_worker_processes_gives_byte_identical_outputs(dataset, ingested, tmp_path):
@@ -364,3 +366,16 @@ def test_readers_refuse_a_shard_set_with_a_missing_extra_or_changed_shard(ingest
         f.write(b"\0")
     with pytest.raises(ShardSetError, match=r"test-00001-of-00002.tfrecord: \d+ bytes on disk"):
         verify_published(str(copy), info)
+
+
+def test_a_shard_mixes_the_classes_its_ids_name(tmp_path):
+    """Ids name their class, so id order would be one class after another; a training reader
+    that shuffles 64 records at a time must see most classes in any 64 in a row."""
+    ids = [f"v_Class{c}_g{g:02d}_c{k:02d}" for c in range(10) for g in range(5) for k in range(4)]
+    path = str(tmp_path / "train-00000-of-00001.tfrecord")
+    assert write_shard(path, [(i, i.encode(), 1, "") for i in ids]) == (200, 200, [])
+    order = [r.numpy().decode() for r in tf.data.TFRecordDataset(path)]
+    assert sorted(order) == sorted(ids)
+    classes = [i.split("_")[1] for i in order]
+    assert 1 + sum(a != b for a, b in zip(classes, classes[1:])) > 150  # id order: 10 runs
+    assert min(len(set(classes[i:i + 64])) for i in range(len(classes) - 63)) >= 8
