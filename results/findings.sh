@@ -148,7 +148,8 @@ OUT="$OUT/pretrain" RECORDS="$RECORDS" STEPS=2400 DROPOUTS="0.5 0.9" NUM_FRAMES=
 # 8. Simonyan & Zisserman's Table 2: the temporal net on the HMDB-like set alone against multi-task
 #    learning with the UCF-like set, fine-tuning from the UCF-like net and adding the UCF-like
 #    classes, each at the recipe's temporal budget (4800 steps).
-OUT="$OUT/multitask" RECORDS="$RECORDS" STEPS=4800 FLOW=dis_medium NUM_FRAMES=25 CROPS=1 EXTRA_SETS="--set data.cache_decoded=true" results/multitask_table.sh | tail -1
+OUT="$OUT/multitask" RECORDS="$RECORDS" STEPS=4800 FLOW=dis_medium NUM_FRAMES=25 CROPS=1 \
+    EXTRA_SETS="--set data.cache_decoded=true" results/multitask_table.sh | tail -1
 
 #    The same comparison when the multi-task net trains twice as long, so that each head sees as
 #    many batches of its own set as the single-task net (the input draws each set with p = 1/2).
