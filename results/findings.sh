@@ -136,7 +136,7 @@ fi
 
 # 6. The Siamese multi-view net against softmax on view-0 labels, on the unseen view: a multi-view
 #    render of the results profile (its own folder), each run at the spatial recipe's 2400 steps.
-OUT="$OUT/siamese" SYNTH="$OUT/siamese/synth" PROFILE=results STEPS=2400 NUM_FRAMES=25 CROPS=1 \
+SYNTH="$OUT/siamese/synth" OUT="$OUT/siamese" PROFILE=results STEPS=2400 NUM_FRAMES=25 CROPS=1 \
     results/siamese_table.sh | tail -1
 
 # 7. Simonyan & Zisserman's Table 1a: the spatial net fine-tuned from the pre-training substitute
