@@ -96,8 +96,8 @@ FINDINGS = [
     Finding(STROUD, "D3D approaches the two-stream model (RGB only at test time)", "a >= b",
             Row(D3D, "d3d_mse", "D3D"), Row(D3D, "fusion_student", "S3D-G two-stream"), COMMAND),
     Finding("Siamese multi-view", "beats softmax on the unseen view (labels on view 0 only)", "a > b",
-            one_row(f"{SIAMESE}/siamese/view1/multiview_view1", "Siamese"),
-            one_row(f"{SIAMESE}/view0_softmax/view1/multiview_view1", "softmax"), COMMAND),
+            one_row(f"{SIAMESE}/siamese/view1/multiview_view1_split_1", "Siamese"),
+            one_row(f"{SIAMESE}/view0_softmax/view1/multiview_view1_split_1", "softmax"), COMMAND),
 ]
 
 
