@@ -42,11 +42,13 @@ SZ, FPZ, PARK_ET_AL, STROUD = ("Simonyan & Zisserman 2014", "Feichtenhofer et al
 
 
 def table_1a(dropout: str) -> list[Finding]:
-    """Table 1a's two claims at one dropout ratio."""
+    """Table 1a's two claims at one dropout ratio. Against the last layer the paper's rows are
+    about equal at 0.5 (70.8% and 72.7%) and 12.9 points apart at 0.9 (72.8% and 59.9%)."""
     fine_tuned = one_row(f"pretrain/eval/finetune_d{dropout}/ucf101_split_1", "fine-tuned")
+    claim, relation = ("a ~ b", "~") if dropout == "0.5" else ("a > b", ">")
     return [Finding(SZ, f"pre-training > training from scratch (Table 1a, dropout {dropout})", "a > b", fine_tuned,
                     one_row(f"pretrain/eval/scratch_d{dropout}/ucf101_split_1", "from scratch"), COMMAND),
-            Finding(SZ, f"fine-tuning ~ training the last layer only (Table 1a, dropout {dropout})", "a ~ b",
+            Finding(SZ, f"fine-tuning {relation} training the last layer only (Table 1a, dropout {dropout})", claim,
                     fine_tuned, one_row(f"pretrain/eval/last_layer_d{dropout}/ucf101_split_1", "last layer"),
                     COMMAND)]
 
