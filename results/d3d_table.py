@@ -2,11 +2,13 @@
 
     python -m results.d3d_table --out out/d3d_table [--splits 1 2 3] [--steps 600] [--synth out/demo/synth]
 
-Per split of the synthetic UCF-like set: ingest (DIS flow, 112 px) if its records are missing, then train
-(python -m tfx_models.train; a rerun resumes) the flow teacher (demo_d3d_teacher), the RGB student without
-distillation (demo_d3d_student) and the student distilled from that teacher with each loss form
-(demo_d3d_mse, demo_d3d_kl), and, from the trained student, D3D (MSE) against its control trained for
-the same steps without a teacher (demo_d3d_mse_from_student, demo_d3d_student_continued; --continue_steps),
+Per split of the synthetic UCF-like set: ingest (DIS flow, 112 px) if its records are missing, then
+train (python -m tfx_models.train; a rerun resumes, and a run already trained to its budget is
+reused as it is: delete it to retrain with other settings) the flow teacher (demo_d3d_teacher;
+--teacher_steps may train it longer than the rest), the RGB student without distillation
+(demo_d3d_student) and the student distilled from that teacher with each loss form (demo_d3d_mse,
+demo_d3d_kl), and, from the trained student, D3D (MSE) against its control trained for the same
+steps without a teacher (demo_d3d_mse_from_student, demo_d3d_student_continued; --continue_steps),
 the auxiliary-flow student the paper compares D3D with (demo_d3d_aux), and a sweep of lambda
 (--mse_weights); evaluate all of them on the held-out videos (tfx_models.evaluate: clips over the
 whole video, scores averaged) and average each RGB model's scores with the teacher's (two-stream late
@@ -89,13 +91,18 @@ def lambda_label(weight: float) -> str:
 
 
 def train_runs(records: str, run_root: str, *, steps: int, continue_steps: int, seed: int, python: str,
-               extra: list[str], mse_weights: list[float] = ()) -> dict:
+               extra: list[str], mse_weights: list[float] = (), teacher_steps: int | None = None) -> dict:
+    from tfx_models.runs import trained_to
+
     runs = {}
     planned = [(name, experiment, []) for name, experiment in EXPERIMENTS.items()]
     planned += [(lambda_row(w), EXPERIMENTS["d3d_mse"], [f"distill.weight={w:g}"]) for w in mse_weights]
     for name, experiment, own in planned:
         run_dir = runs[name] = os.path.join(run_root, name)
-        budget = continue_steps if name in CONTINUED else steps
+        budget = {"teacher": teacher_steps or steps}.get(name, continue_steps if name in CONTINUED else steps)
+        if trained_to(run_dir, budget):
+            print(f"{name}: trained to step {budget}, reused", flush=True)
+            continue
         overrides = [f"data.records={records}", f"train.steps={budget}", f"train.seed={seed}", *extra, *own]
         if name in CONTINUED:
             overrides.append(f"model.init_run={runs['student']}")
@@ -162,6 +169,7 @@ def main(argv=None) -> None:
     parser.add_argument("--synth", default="out/demo/synth", help="synthetic benchmark (rendered if missing)")
     parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=600, help="training steps of every run")
+    parser.add_argument("--teacher_steps", type=int, help="training steps of the teacher (default: --steps)")
     parser.add_argument("--continue_steps", type=int, help="steps of the runs from the trained student "
                         "(default: half of --steps)")
     parser.add_argument("--mse_weights", type=float, nargs="*", default=[],
@@ -178,7 +186,7 @@ def main(argv=None) -> None:
         ensure_records(args.synth, records, split, python)
         runs = train_runs(records, os.path.join(args.out, "runs", f"s{split}"), steps=args.steps,
                           continue_steps=args.continue_steps or args.steps // 2, seed=split, python=python,
-                          extra=args.set, mse_weights=args.mse_weights)
+                          extra=args.set, mse_weights=args.mse_weights, teacher_steps=args.teacher_steps)
         per_split[split] = split_rows(runs, records, os.path.join(args.out, "eval", f"s{split}"),
                                       num_frames=args.num_frames, crops=args.crops)
     markdown, data = table(per_split, cue_of_class("ucf101"), args.mse_weights)
@@ -187,7 +195,8 @@ def main(argv=None) -> None:
     with open(os.path.join(args.out, "d3d_table.md"), "w") as f:
         f.write(markdown)
     metrics.write_json(os.path.join(args.out, "d3d_table.json"),
-                       {"splits": args.splits, "steps": args.steps, "mse_weights": args.mse_weights,
+                       {"splits": args.splits, "steps": args.steps, "teacher_steps": args.teacher_steps or args.steps,
+                        "mse_weights": args.mse_weights,
                         "num_frames": args.num_frames,
                         "crops": args.crops, "overrides": args.set, "rows": data})
     print(markdown)

@@ -168,7 +168,38 @@ done
 #    each run 1200 steps (the continued ones 600), scored on 10 clips a video.
 mkdir -p "$OUT/d3d/records"
 ln -sfn "$(realpath "$records")" "$OUT/d3d/records/ucf101-s1"
-[ -f "$OUT/d3d/d3d_table.json" ] || $PY -m results.d3d_table --out "$OUT/d3d" --synth "$SYNTH" --splits 1 \
-    --steps 1200 --set data.cache_decoded=true | tail -1
+#    Lambda: D3D (MSE) from scratch at four more weights (the rows above use 1), each against the
+#    student. The finished runs are reused; every run is evaluated again into the one table.
+weights="0.1 0.3 3 10"
+$PY -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['mse_weights'] != [float(w) for w in sys.argv[2:]])" \
+    "$OUT/d3d/d3d_table.json" $weights 2>/dev/null || $PY -m results.d3d_table --out "$OUT/d3d" --synth "$SYNTH" \
+    --splits 1 --steps 1200 --mse_weights $weights --set data.cache_decoded=true | tail -1
+
+# 10. Stroud et al.'s Sect. 5 probes: does a layer of the RGB nets above hold motion? A flow decoder
+#     on mixed_3b (frozen backbone: conv and linear decoders) and on conv2c_gate (fine-tuned), scored
+#     on 2 clips of each test video against the stored flow and the render's true flow.
+d3d_runs="$OUT/d3d/runs/s1" probes="$OUT/d3d/probes" table=()
+probe() {  # run, layer, design, steps, extra arguments...
+  local run=$1 layer=$2 design=$3 steps=$4; shift 4
+  local out="$probes/$run-$layer-$design$([ "${1:-}" = --finetune ] && echo -finetuned)"
+  [ -f "$out/probe.json" ] || $PY -m results.flow_probe --run "$d3d_runs/$run" --layer "$layer" --design "$design" \
+      --records "$records" --truth "$SYNTH/groundtruth/ucf101" --out "$out" --steps "$steps" "$@" > /dev/null
+  table+=(--probe "${ROWS[$run]}=$out")
+}
+declare -A ROWS=([student]="S3D-G student" [d3d_mse]="D3D (MSE)" [aux]="aux-flow student")
+for run in student d3d_mse aux; do probe $run mixed_3b conv 1000; done
+for run in student d3d_mse; do probe $run mixed_3b linear 1000; done
+for run in student d3d_mse aux; do probe $run conv2c_gate conv 1000 --finetune --learning_rate 3e-3; done
+$PY -m results.flow_probe_table "${table[@]}" --out "$probes/table.md" > /dev/null
+
+# 11. Is the teacher the weak link? D3D again from a flow teacher trained four times as long (4800
+#     steps). The runs that do not read the teacher are step 9's, linked, so every comparison with
+#     them is paired on the same predictions.
+strong="$OUT/d3d_teacher4800"
+mkdir -p "$strong/records" "$strong/runs/s1"
+ln -sfn "$(realpath "$records")" "$strong/records/ucf101-s1"
+for run in student student_continued aux; do ln -sfn "$(realpath "$d3d_runs/$run")" "$strong/runs/s1/$run"; done
+[ -f "$strong/d3d_table.json" ] || $PY -m results.d3d_table --out "$strong" --synth "$SYNTH" --splits 1 \
+    --steps 1200 --teacher_steps 4800 --set data.cache_decoded=true | tail -1
 
 $PY -m results.findings --root "$OUT"

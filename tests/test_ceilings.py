@@ -1,7 +1,8 @@
 """The benchmark's ceilings against hand counts: a hand-made class table, then the shipped sets."""
 import pytest
 
-from beam_pipelines.synth.ceilings import ceiling, dataset_ceilings, stream_cues
+from beam_pipelines.synth.ceilings import ceiling, dataset_ceilings, row_ceiling, stream_cues
+from beam_pipelines.synth.classes import classes_of
 from beam_pipelines.synth.classes import SynthClass
 
 # A: ball swinging, B: ball bouncing, T: apple with a motion drawn from (swing, bounce).
@@ -46,3 +47,13 @@ def test_stream_cues():
     assert stream_cues(["rgb_clip"]) == ("appearance", "motion")
     with pytest.raises(ValueError, match="unknown stream 'audio'"):
         stream_cues(["audio"])
+
+
+def test_one_view_of_the_multiview_set_has_the_multiview_ceiling():
+    # Each view is ingested alone under the name multiview_view<k>; one video per class, a single
+    # frame sees appearance only: 6 of the 10 UCF-like classes (test_the_shipped_sets_by_hand).
+    names = [name for name, _ in classes_of("multiview")]
+    for dataset in ("multiview", "multiview_view0", "multiview_view1"):
+        assert row_ceiling(dataset, names, ["spatial"], range(10)) == pytest.approx(0.6)
+    for dataset in ("multiview_view", "multiview_views1", "ucf101_view1"):
+        assert row_ceiling(dataset, names, ["spatial"], range(10)) is None

@@ -34,6 +34,7 @@ def test_resume_after_sigkill(tmp_path):
     survivor = checkpointing.latest_valid_checkpoint(ckpt_dir)
     killed_at = int(survivor.rsplit("-", 1)[-1])
     assert 5 <= killed_at < 60
+    assert runs.trained_to(run_dir, killed_at) and not runs.trained_to(run_dir, 60)
 
     second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -41,3 +42,4 @@ def test_resume_after_sigkill(tmp_path):
     assert f"step {killed_at + 5}/60" in second.stdout and f"step {killed_at}/60" not in second.stdout
     assert "done: step 60" in second.stdout
     assert checkpointing.latest_valid_checkpoint(ckpt_dir).endswith("ckpt-60")
+    assert runs.trained_to(run_dir, 60)

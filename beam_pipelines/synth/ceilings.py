@@ -13,6 +13,7 @@ broken one by how much of its ceiling it reaches, not by its raw accuracy.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Iterable
 
@@ -82,9 +83,16 @@ def cue_group(cls: SynthClass) -> str:
     return CUE_GROUPS[cls.stream.split()[0]]
 
 
+def benchmark_set(dataset: str) -> str:
+    """The benchmark set a record set's dataset name refers to: one view of the multi-view set
+    is ingested on its own as multiview_view0, multiview_view1 (results/siamese_table.sh)."""
+    return re.sub(r"^multiview_view\d+$", "multiview", dataset)
+
+
 def benchmark_table(dataset: str, classes: Iterable[str]) -> dict[str, SynthClass] | None:
     """The class table of `dataset` if `classes` are exactly its names (the embedded benchmark),
     else None (a real dataset: no ceiling is known)."""
+    dataset = benchmark_set(dataset)
     table = dict(classes_of(dataset)) if dataset in DATASETS else {}
     return table if table and set(classes) == set(table) else None
 

@@ -23,6 +23,13 @@ def checkpoint_dir(run_dir: str) -> str:
     return f"{run_dir.rstrip('/')}/checkpoints"
 
 
+def trained_to(run_dir: str, steps: int) -> bool:
+    """Whether the run has a complete checkpoint at `steps`: table builders skip such a run
+    rather than start it again (a resume that trains nothing still builds its input)."""
+    prefix = f"{checkpoint_dir(run_dir)}/{checkpoints.PREFIX}-{steps}"
+    return tf.io.gfile.exists(checkpoints.manifest_path(prefix))
+
+
 def tensorboard_dir(run_dir: str) -> str:
     return f"{run_dir.rstrip('/')}/tensorboard"
 
