@@ -105,3 +105,16 @@ def test_paired_rows_prints_the_comparison_of_any_two_rows(root, capsys):
           "--claim", "a > b"])
     printed = json.loads(capsys.readouterr().out)
     assert (printed["only_a"], printed["only_b"], printed["verdict"]) == (4, 1, "unresolved")
+
+
+def test_d3d_rows_follow_the_lambda_chosen_on_held_out_groups(tmp_path):
+    from results.findings import d3d_at_validated_lambda
+
+    assert d3d_at_validated_lambda(str(tmp_path)) == []  # not chosen yet: no rows
+    (tmp_path / "d3d").mkdir()
+    for weight, label in ((0.1, "d3d_mse_lambda_0.1"), (1.0, "d3d_mse"), (10.0, "d3d_mse_lambda_10")):
+        (tmp_path / "d3d" / "lambda.json").write_text(json.dumps({"weight": weight}))
+        rows = d3d_at_validated_lambda(str(tmp_path))
+        assert [f.b.label for f in rows] == ["student", "aux", "fusion_student"]
+        assert {f.a.label for f in rows} == {label}
+        assert all(f"lambda {weight:g}, chosen on held-out" in f.finding for f in rows)
