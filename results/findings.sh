@@ -201,19 +201,29 @@ $PY -m results.d3d_lambda "${validated[@]}" --out "$OUT/d3d/lambda.json" > /dev/
 
 # 10. Stroud et al.'s Sect. 5 probes: does a layer of the RGB nets above hold motion? A flow decoder
 #     on mixed_3b (frozen backbone: conv and linear decoders) and on conv2c_gate (fine-tuned), scored
-#     on 2 clips of each test video against the stored flow and the render's true flow.
+#     on 2 clips of each test video against the stored flow and the render's true flow; then on
+#     mixed_3b again with the camera's pan removed from the targets and the truth (--pan remove),
+#     including D3D at the chosen lambda.
 d3d_runs="$OUT/d3d/runs/s1" probes="$OUT/d3d/probes" table=()
-probe() {  # run, layer, design, steps, extra arguments...
-  local run=$1 layer=$2 design=$3 steps=$4; shift 4
-  local out="$probes/$run-$layer-$design$([ "${1:-}" = --finetune ] && echo -finetuned)"
+probe() {  # run, layer, design, pan (keep|remove), steps, extra arguments...
+  local run=$1 layer=$2 design=$3 pan=$4 steps=$5; shift 5
+  local out="$probes/$run-$layer-$design$([ "${1:-}" = --finetune ] && echo -finetuned)$([ $pan = remove ] && echo -nopan)"
   [ -f "$out/probe.json" ] || $PY -m results.flow_probe --run "$d3d_runs/$run" --layer "$layer" --design "$design" \
-      --records "$records" --truth "$SYNTH/groundtruth/ucf101" --out "$out" --steps "$steps" "$@" > /dev/null
+      --records "$records" --truth "$SYNTH/groundtruth/ucf101" --out "$out" --steps "$steps" --pan "$pan" "$@" \
+      > /dev/null
   table+=(--probe "${ROWS[$run]}=$out")
 }
+weight=$($PY -c "import json, sys; print(f\"{json.load(open(sys.argv[1]))['weight']:g}\")" "$OUT/d3d/lambda.json")
+chosen=d3d_mse_lambda_$weight
+[ "$weight" = 1 ] && chosen=d3d_mse
 declare -A ROWS=([student]="S3D-G student" [d3d_mse]="D3D (MSE)" [aux]="aux-flow student")
-for run in student d3d_mse aux; do probe $run mixed_3b conv 1000; done
-for run in student d3d_mse; do probe $run mixed_3b linear 1000; done
-for run in student d3d_mse aux; do probe $run conv2c_gate conv 1000 --finetune --learning_rate 3e-3; done
+[ $chosen = d3d_mse ] || ROWS[$chosen]="D3D (MSE, lambda $weight)"
+for run in student d3d_mse aux; do probe $run mixed_3b conv keep 1000; done
+for run in student d3d_mse; do probe $run mixed_3b linear keep 1000; done
+for run in student d3d_mse aux; do probe $run conv2c_gate conv keep 1000 --finetune --learning_rate 3e-3; done
+for run in $(echo student d3d_mse aux $chosen | tr ' ' '\n' | awk '!seen[$0]++'); do
+  probe $run mixed_3b conv remove 1000
+done
 $PY -m results.flow_probe_table "${table[@]}" --out "$probes/table.md" > /dev/null
 
 # 11. Is the teacher the weak link? D3D again from a flow teacher trained four times as long (4800

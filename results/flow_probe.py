@@ -10,6 +10,8 @@ flow, with the backbone frozen (default) or fine-tuned; on the test split's clip
 end-point error at the layer's grid against the stored flow and, where the benchmark's render is
 given, against its ground-truth flow over the valid mask. Clips are the run's (T frames at its
 stride), centre-cropped at its crop size; a hidden step's target is the field of its first frame.
+--pan remove trains and scores on each step's flow less its mean displacement (the camera's pan,
+which dominates the benchmark's EPE), so that what is scored is the objects' own motion.
 Writes OUT/probe.json and OUT/examples.npz (a few test clips: frame, true, stored and decoded flow at
 the layer's grid) for results.flow_probe_picture.
 """
@@ -75,8 +77,18 @@ def load_split(records: str, subset: str, truth_dir: str | None, **clip_args):
     return split
 
 
+def without_pan(flow: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Flow [N,t,h,w,2] less each step's mean displacement over its (valid) pixels: the camera's pan,
+    which dominates the benchmark's EPE, leaving the objects' own motion."""
+    weight = np.ones(flow.shape[:-1], np.float32) if valid is None else valid.astype(np.float32)
+    mean = (flow * weight[..., None]).sum(axis=(2, 3), keepdims=True) / np.maximum(
+        weight.sum(axis=(2, 3), keepdims=True)[..., None], 1.0)
+    return flow - mean
+
+
 def probe(run: str, layer: str, design: str, finetune: bool, records: str, truth_dir: str | None, *,
-          steps: int, batch_size: int, learning_rate: float, clips: int, seed: int) -> tuple[dict, dict]:
+          steps: int, batch_size: int, learning_rate: float, clips: int, seed: int,
+          pan: str = "keep") -> tuple[dict, dict]:
     keras.utils.set_random_seed(seed)
     model, info = runs.load_model_from_run(run)
     if list(model.input) != ["rgb"]:
@@ -92,7 +104,10 @@ def probe(run: str, layer: str, design: str, finetune: bool, records: str, truth
     clip_args = dict(snippets=info["snippets"], stride=info["snippet_stride"][0], crop=info["crop_size"], clips=clips)
     train_split = load_split(records, "train", None, **clip_args)
     test = load_split(records, "test", truth_dir, **clip_args)
-    train_target = at_layer(train_split["stored"]).numpy()
+    def move(flow, valid=None):  # the targets and the truth, with or without the pan
+        return without_pan(flow, valid) if pan == "remove" else flow
+
+    train_target = move(at_layer(train_split["stored"]).numpy())
     optimizer = keras.optimizers.Adam(learning_rate)
 
     @tf.function
@@ -108,18 +123,18 @@ def probe(run: str, layer: str, design: str, finetune: bool, records: str, truth
         loss = step(train_split["rgb"][pick], train_target[pick])
     decoded = np.concatenate([net(test["rgb"][i:i + 16], training=False).numpy()
                               for i in range(0, len(test["rgb"]), 16)])
-    stored = at_layer(test["stored"]).numpy()
+    stored = move(at_layer(test["stored"]).numpy())
     describe = kinds.get(info["kind"]).describe
     report = {"run": run, "model": describe(info) if describe else info["kind"], "layer": layer, "design": design,
-              "backbone": "fine-tuned" if finetune else "frozen", "grid": [frames, *grid], "steps": steps,
+              "backbone": "fine-tuned" if finetune else "frozen", "grid": [frames, *grid], "steps": steps, "pan": pan,
               "train_clips": len(train_target), "test_clips": len(decoded), "final_train_epe": float(loss),
               "epe_stored": float(np.mean(end_point_error(decoded, stored))),
               "epe_stored_zero_flow": float(np.mean(end_point_error(np.zeros_like(stored), stored)))}
     examples = {"frames": test["rgb"][:, ::info["snippets"] // frames][:, :frames], "stored": stored,
                 "decoded": decoded}
     if truth_dir:
-        true = at_layer(test["true"]).numpy()
         valid = resize_valid(test["valid"][:, ::info["snippets"] // frames][:, :frames], grid).numpy()
+        true = move(at_layer(test["true"]).numpy(), valid)
         report["epe_true"] = float(np.mean(end_point_error(decoded, true, valid)))
         report["epe_true_zero_flow"] = float(np.mean(end_point_error(np.zeros_like(true), true, valid)))
         report["epe_stored_vs_true"] = float(np.mean(end_point_error(stored, true, valid)))
@@ -141,10 +156,12 @@ def main(argv=None) -> int:
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--clips", type=int, default=2, help="clips per video")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pan", choices=("keep", "remove"), default="keep",
+                        help="remove: train and score on flow less each step's mean (the camera's pan)")
     args = parser.parse_args(argv)
     report, examples = probe(args.run, args.layer, args.design, args.finetune, args.records, args.truth,
                              steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                             clips=args.clips, seed=args.seed)
+                             clips=args.clips, seed=args.seed, pan=args.pan)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "probe.json"), "w") as f:
         json.dump(report, f, indent=2)

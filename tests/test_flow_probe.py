@@ -1,7 +1,7 @@
 """The probe's clips and picture, on hand-made videos (the decoder and EPE: test_flow_decoders)."""
 import numpy as np
 
-from results.flow_probe import video_clips
+from results.flow_probe import video_clips, without_pan
 from results.flow_probe_picture import CELL, column_titles, picture
 
 
@@ -35,3 +35,14 @@ def test_the_columns_are_named_as_the_paper_shows_them():
     assert column_titles(["plain student", "D3D"]) == [
         "frame", "ground-truth flow", "stored flow", "plain student decoded", "D3D decoded"]
     assert column_titles(["D3D"], truth=False)[1] == "stored flow (no truth)"
+
+
+def test_without_pan_leaves_each_steps_motion_around_its_valid_mean():
+    flow = np.zeros((1, 2, 2, 2, 2), np.float32)
+    flow[0, 0, ..., 0] = [[1, 1], [1, 5]]  # step 0: a pan of 1 px, one pixel moving 4 px more
+    flow[0, 1, ..., 1] = [[-2, -2], [-2, 100]]  # step 1: the 100 is an invalid pixel
+    valid = np.ones((1, 2, 2, 2), bool)
+    valid[0, 1, 1, 1] = False
+    np.testing.assert_allclose(without_pan(flow)[0, 0, ..., 0], [[-1, -1], [-1, 3]])  # mean 2
+    np.testing.assert_allclose(without_pan(flow, valid)[0, 1, ..., 1], [[0, 0], [0, 102]])  # valid mean -2
+    np.testing.assert_allclose(without_pan(flow)[0, 0, ..., 1], 0)

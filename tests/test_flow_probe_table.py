@@ -19,12 +19,12 @@ def write(folder, report):
 def test_rows_in_order_with_the_gain_over_zero_flow(tmp_path, capsys):
     one = write(tmp_path / "one", PROBE)
     no_truth = {k: v for k, v in PROBE.items() if not k.startswith("epe_true")}
-    two = write(tmp_path / "two", {**no_truth, "backbone": "fine-tuned", "epe_stored": 0.3})
+    two = write(tmp_path / "two", {**no_truth, "backbone": "fine-tuned", "epe_stored": 0.3, "pan": "remove"})
     assert main(["--probe", f"student={one}", "--probe", f"D3D={two}", "--out", str(tmp_path / "t.md")]) == 0
     lines = (tmp_path / "t.md").read_text().splitlines()
-    assert lines[2] == ("| mixed_3b (4 x 8 x 8) | frozen | conv, 300 | student | 240 / 120 | 0.2000 | 0.2500 "
+    assert lines[2] == ("| mixed_3b (4 x 8 x 8) | frozen | conv, 300 | keep | student | 240 / 120 | 0.2000 | 0.2500 "
                         "| 0.3000 | 0.4000 | +25.0% |")  # 1 - 0.3 / 0.4
-    assert lines[3].startswith("| mixed_3b (4 x 8 x 8) | fine-tuned | conv, 300 | D3D |")
+    assert lines[3].startswith("| mixed_3b (4 x 8 x 8) | fine-tuned | conv, 300 | remove | D3D |")
     assert lines[3].endswith("| 0.3000 | 0.2500 | - | - | - |")
     assert capsys.readouterr().out.splitlines() == lines
 
