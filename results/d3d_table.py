@@ -196,9 +196,8 @@ def main(argv=None) -> None:
         f.write(markdown)
     metrics.write_json(os.path.join(args.out, "d3d_table.json"),
                        {"splits": args.splits, "steps": args.steps, "teacher_steps": args.teacher_steps or args.steps,
-                        "mse_weights": args.mse_weights,
-                        "num_frames": args.num_frames,
-                        "crops": args.crops, "overrides": args.set, "rows": data})
+                        "mse_weights": args.mse_weights, "num_frames": args.num_frames, "crops": args.crops,
+                        "overrides": args.set, "rows": data})
     print(markdown)
 
 

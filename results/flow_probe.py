@@ -104,6 +104,7 @@ def probe(run: str, layer: str, design: str, finetune: bool, records: str, truth
     clip_args = dict(snippets=info["snippets"], stride=info["snippet_stride"][0], crop=info["crop_size"], clips=clips)
     train_split = load_split(records, "train", None, **clip_args)
     test = load_split(records, "test", truth_dir, **clip_args)
+
     def move(flow, valid=None):  # the targets and the truth, with or without the pan
         return without_pan(flow, valid) if pan == "remove" else flow
 
