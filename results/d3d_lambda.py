@@ -33,9 +33,11 @@ def choose(accuracy: dict[float, float]) -> float:
 def parse_run(text: str) -> tuple[float, str]:
     weight, sep, run_dir = text.partition("=")
     try:
-        return float(weight), run_dir
+        if sep and run_dir:
+            return float(weight), run_dir
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--run {text!r}: expected WEIGHT=RUN_DIR") from None
+        pass
+    raise argparse.ArgumentTypeError(f"--run {text!r}: expected WEIGHT=RUN_DIR")
 
 
 def main(argv=None) -> int:

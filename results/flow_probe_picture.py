@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from media.flow import flow_to_rgb
+from results.flow_probe_table import parse_probe
 
 CELL = 96  # pixels per picture cell
 LINE = 14  # pixels per line of text
@@ -76,13 +77,13 @@ def picture(probes: dict[str, dict], clips: int, step: int = 0) -> np.ndarray:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--probe", action="append", required=True, help="LABEL=flow_probe output dir")
+    parser.add_argument("--probe", type=parse_probe, action="append", required=True, metavar="LABEL=FOLDER",
+                        help="a results.flow_probe output folder and its column's title")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     probes = {}
-    for item in args.probe:
-        label, path = item.split("=", 1)
+    for label, path in args.probe:
         with np.load(f"{path}/examples.npz") as npz:
             probes[label] = dict(npz)
     image = picture(probes, args.clips)

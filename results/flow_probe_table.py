@@ -26,7 +26,8 @@ def row(label: str, probe: dict) -> list[str]:
     of zero flow's (positive: the decoder reads some motion out of the layer)."""
     frames, *grid = probe["grid"]
     cells = [f"{probe['layer']} ({frames} x {grid[0]} x {grid[1]})", probe["backbone"],
-             f"{probe['design']}, {probe['steps']}", probe.get("pan", "keep"), label, f"{probe['train_clips']} / {probe['test_clips']}",
+             f"{probe['design']}, {probe['steps']}", probe.get("pan", "keep"), label,
+             f"{probe['train_clips']} / {probe['test_clips']}",
              f"{probe['epe_stored']:.4f}", f"{probe['epe_stored_zero_flow']:.4f}"]
     if "epe_true" in probe:
         gain = 1 - probe["epe_true"] / probe["epe_true_zero_flow"]
