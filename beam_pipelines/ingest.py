@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 import time
-import uuid
 
 import apache_beam as beam
-import tensorflow as tf
 from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.ingest_transforms import (
-    DEFAULT_MAX_SECONDS, SUMMARY_FILE, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info,
-    split_duplicate_ids)
-from beam_pipelines.options import LOCAL_RUNNER, pipeline_options, quiet_beam_logs
+    DEFAULT_MAX_SECONDS, IngestConfig, IngestVideos, WriteIngestOutputs, dataset_info, read_summary,
+    split_duplicate_ids, unpublish, write_summary)
+from beam_pipelines.job import dry_run_report, is_dry_run, run_pipeline
+from beam_pipelines.job import main as job_main
+from beam_pipelines.options import LOCAL_RUNNER, pipeline_options
+from beam_pipelines.storage import BEAM, absolute, check_writable, dirname, join
+from media.ceilings import CUE_TABLE_FILE
+from media.storage import read_json
+from media.shards import INFO_FILE
 from media.flow import ALGORITHMS, ALIASES
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 
@@ -52,6 +54,12 @@ def load_split(parser: argparse.ArgumentParser, args) -> tuple[list[VideoEntry],
                 load_class_names(args.format, root=args.root, manifest=args.manifest))
     except ValueError as err:  # DatasetError names the index file and line
         parser.exit(2, f"{parser.prog}: {err}\n")
+
+
+def read_cue_table(args) -> dict | None:
+    """The cue table a rendered benchmark set keeps beside its index files, if there is one."""
+    path = join(args.root or dirname(args.manifest), CUE_TABLE_FILE)
+    return read_json(BEAM, path) if BEAM.exists(path) else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,35 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def absolute(path: str) -> str:
-    """Local paths become absolute so worker processes agree on them; URLs pass through."""
-    return path if "://" in path else os.path.abspath(path)
-
-
 def run_ingest(entries: list[VideoEntry], output: str, config: IngestConfig, options,
-               *, dataset: str, data_format: str, split: int, classes: list[str]) -> dict:
-    """Run the pipeline over `entries`; returns the summary (also in summary.json)."""
+               *, dataset: str, data_format: str, split: int, classes: list[str],
+               cue_table: dict | None = None) -> dict:
+    """Run the pipeline over `entries`; returns the summary (also in summary.json). `cue_table` goes
+    into dataset_info.json (read_cue_table)."""
     output = absolute(output).rstrip("/")
-    tf.io.gfile.makedirs(output)
+    check_writable(f"{output}/.write-check")
+    if not is_dry_run(options):
+        unpublish(output)
     unique, duplicates = split_duplicate_ids(entries)
-    info = dataset_info(config, dataset, data_format, split, classes)
+    info = dataset_info(config, dataset, data_format, split, classes, cue_table)
     start = time.monotonic()
-    with beam.Pipeline(options=options) as pipeline:
-        records, failed = (pipeline
-                           | "Entries" >> beam.Create(unique)
-                           | "Ingest" >> IngestVideos(config))
-        failures = ((failed, pipeline | "Duplicates" >> beam.Create(duplicates))
-                    | "AllFailures" >> beam.Flatten())
-        _ = ((records, failures)
-             | "Write" >> WriteIngestOutputs(output, config, len(entries), info, uuid.uuid4().hex))
+    pipeline = beam.Pipeline(options=options)
+    records, failed = (pipeline
+                       | "Entries" >> beam.Create(unique)
+                       | "Ingest" >> IngestVideos(config))
+    failures = ((failed, pipeline | "Duplicates" >> beam.Create(duplicates))
+                | "AllFailures" >> beam.Flatten())
+    _ = ((records, failures)
+         | "Write" >> WriteIngestOutputs(output, config, len(entries), info))
+    result = run_pipeline(pipeline, f"no {INFO_FILE} in {output}")
+    if is_dry_run(options):
+        return dry_run_report(result)
     return add_run_facts(output, time.monotonic() - start, options)
 
 
 def add_run_facts(output: str, elapsed: float, options, **extra) -> dict:
     """summary.json as the job's finaliser wrote it, plus how the run went; returns it."""
-    summary_path = f"{output}/{SUMMARY_FILE}"
-    with tf.io.gfile.GFile(summary_path) as f:
-        summary = json.load(f)
+    summary = read_summary(output)
     runner = options.view_as(StandardOptions).runner
     summary.update({
         "elapsed_s": round(elapsed, 3),
@@ -122,8 +130,7 @@ def add_run_facts(output: str, elapsed: float, options, **extra) -> dict:
         direct = options.view_as(DirectOptions)
         summary.update(direct_num_workers=direct.direct_num_workers,
                        direct_running_mode=direct.direct_running_mode)
-    with tf.io.gfile.GFile(summary_path, "w") as f:
-        json.dump(summary, f, indent=2, sort_keys=True)
+    write_summary(output, summary)
     return summary
 
 
@@ -150,12 +157,15 @@ def run(argv=None) -> dict:
         entries = entries[:args.limit]
     summary = run_ingest(entries, args.output, config, pipeline_options(beam_argv),
                          dataset=dataset_name(entries, args.format), data_format=args.format,
-                         split=args.split, classes=classes)
+                         split=args.split, classes=classes, cue_table=read_cue_table(args))
     print(json.dumps(summary, indent=2, sort_keys=True))
     return summary
 
 
+def main(argv=None) -> int:
+    """The command line: a bad flag, path or input is one `error:` line (beam_pipelines.job)."""
+    return job_main(run, argv)
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    quiet_beam_logs()
-    run(sys.argv[1:])
+    sys.exit(main())

@@ -5,13 +5,18 @@ writing, finalisation); the DoFns and the IngestVideos / WriteIngestOutputs
 transforms only wire them into Beam.  They live outside `ingest.py` so that
 workers unpickle them from an importable module, not from `__main__`.
 
-Crash safety: shards are written under `<output>/.tmp-<run token>/` and only
-renamed to `train-00000-of-0000N.tfrecord` by the single finalisation step,
-which runs after every shard writer has finished (it gathers all their results
-and every dead letter).  A job that dies midway leaves only the temp folder, never a
-file matching the shard pattern that readers glob.  We do this ourselves
-instead of using Beam's WriteToTFRecord because its sharding is random, and we
-need the same inputs to give byte-identical shards on every rerun.
+Publishing (the same on local disk, gs:// and s3://, all through beam_pipelines.storage):
+the launcher deletes `<output>/dataset_info.json` before the pipeline starts; shard writers
+write `train-00000-of-0000N.tfrecord` under its final name, computing its size and CRC32C as
+they write; the single finalisation step, after every shard writer has finished (it gathers
+all their results and every dead letter), checks the accounting, removes shards of an older
+set, writes the dead letters and the summary, and writes dataset_info.json last, listing each
+shard's records, bytes and CRC32C. dataset_info.json is the commit marker: readers refuse a
+folder without it, and a shard that disagrees with it is damaged (media.shards). A job that
+dies midway leaves no dataset_info.json. There is no rename: on an object store it is a copy
+and a delete, not atomic either, while an object appears whole when its upload completes.
+We write shards ourselves instead of using Beam's WriteToTFRecord because its sharding is
+random, and we need the same inputs to give byte-identical shards on every rerun.
 
 The graph is one any Beam runner executes alike, Beam's DaskRunner included
 (docs/runners.md): the per-video step has one output whose elements name their kind
@@ -32,16 +37,17 @@ import tempfile
 from dataclasses import dataclass
 
 import apache_beam as beam
-import tensorflow as tf
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
+import google_crc32c
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.gather import GatherAll, tag_as, values_tagged
+from beam_pipelines.storage import BEAM, is_remote
 from media.flow import FlowEstimator, canonical_algorithm, to_gray
 from media.quantize import DEFAULT_BOUND, DEFAULT_JPEG_QUALITY
 from media.records import SCHEMA_VERSION, RecordBuilder
 from media.shards import INFO_FILE, SUBSETS, shard_name, verify_published, write_dataset_info
+from media.storage import read_json, write_json, write_text
+from media.tfrecord import frame
 from media.video import VideoReader
 
 RECORD = "record"
@@ -111,14 +117,16 @@ def subset_failure(entry: VideoEntry) -> dict | None:
 def local_file(path: str):
     """A local path for `path`; remote files (gs://...) are copied to a temp file.
 
-    The decoders need a seekable local file; Beam's filesystems read any scheme.
+    The decoders need a seekable local file; Beam's filesystems read any scheme. A remote
+    file that is not there is handed on as it is, so the decoder reports it in the words
+    it uses for a missing local file.
     """
-    if "://" not in path:
+    if not is_remote(path) or not BEAM.exists(path):
         yield path
         return
     suffix = os.path.splitext(path)[1]
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src:
+        with BEAM.open(path) as src:
             while chunk := src.read(1 << 22):
                 tmp.write(chunk)
         tmp.flush()
@@ -236,9 +244,18 @@ def split_duplicate_ids(entries: list[VideoEntry]) -> tuple[list[VideoEntry], li
     return kept, failed
 
 
-def write_shard(path: str, items) -> tuple[int, int, list[str]]:
-    """Write (id, record, frames, partial_reason) items in the order of their ids' digests;
-    returns (records, frames, ids of the partially decoded).
+@dataclass(frozen=True)
+class WrittenShard:
+    records: int
+    frames: int
+    partial: list  # ids of the partially decoded videos
+    bytes: int
+    crc32c: str  # of the whole file, 8 hex digits, as GCS keeps it
+
+
+def write_shard(path: str, items) -> WrittenShard:
+    """Write (id, record, frames, partial_reason) items in the order of their ids' digests,
+    straight to `path`, checksumming the bytes as they go out.
 
     Not in id order: ids name their class (v_<Class>_g.._c..), so a shard in id order is a
     run of one class after another, and a reader that shuffles through a small buffer (the
@@ -246,11 +263,15 @@ def write_shard(path: str, items) -> tuple[int, int, list[str]]:
     classes. The digest order mixes the classes and is the same on every runner and rerun.
     """
     items = sorted(items, key=lambda item: (_id_digest(item[0]), item[0]))
-    tf.io.gfile.makedirs(path.rsplit("/", 1)[0])
-    with tf.io.TFRecordWriter(path) as writer:
+    checksum, size = google_crc32c.Checksum(), 0
+    with BEAM.create(path) as handle:
         for _, record, _, _ in items:
-            writer.write(record)
-    return len(items), sum(item[2] for item in items), [item[0] for item in items if item[3]]
+            framed = frame(record)
+            handle.write(framed)
+            checksum.update(framed)
+            size += len(framed)
+    return WrittenShard(len(items), sum(item[2] for item in items), [item[0] for item in items if item[3]],
+                        size, checksum.hexdigest().decode("ascii"))
 
 
 def check_shard_results(shards: list[dict], num_shards: int) -> None:
@@ -271,48 +292,47 @@ def check_shard_results(shards: list[dict], num_shards: int) -> None:
 
 
 def _remove_stale(output: str, pattern: str, keep: set[str]) -> None:
-    for path in tf.io.gfile.glob(f"{output}/{pattern}"):
+    for path in BEAM.glob(f"{output}/{pattern}"):
         if path not in keep:
-            tf.io.gfile.remove(path)
+            BEAM.delete(path)
 
 
-def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: list[dict],
-                     inputs: int, info: dict) -> dict:
-    """Publish shards, dead letters, dataset_info.json and summary.json; return the summary.
+def unpublish(output: str) -> None:
+    """Delete the commit marker before shards are replaced: readers refuse the folder until the
+    finaliser writes it again (media.shards)."""
+    info_path = f"{output}/{INFO_FILE}"
+    if BEAM.exists(info_path):
+        BEAM.delete(info_path)
 
-    Runs once, after all shards are written.  Refuses to publish if the counts
-    do not add up: a silently lost video is worse than a failed job.
+
+def finalize_outputs(output: str, shards: list[dict], failures: list[dict], inputs: int, info: dict) -> dict:
+    """Publish: remove an older set's shards, write the dead letters and summary.json, then
+    dataset_info.json last; return the summary.
+
+    Runs once, after all shards are written. Refuses to publish if the counts do not add
+    up: a silently lost video is worse than a failed job. Safe to retry (Dataflow retries a
+    failed bundle): every step writes the same bytes again.
     """
+    unpublish(output)
     written = sum(s["records"] for s in shards)
     if written + len(failures) != inputs:
         raise RuntimeError(f"{output}: {inputs} inputs but {written} written + "
                            f"{len(failures)} dead-lettered; some videos were lost (by the runner: "
-                           "docs/runners.md), so nothing was published")
+                           f"docs/runners.md), so nothing was published (no {INFO_FILE})")
     check_shard_results(shards, info["num_shards"])
-    # No dataset_info.json while shards move: readers never see an info that disagrees with them.
-    info_path = f"{output}/{INFO_FILE}"
-    if tf.io.gfile.exists(info_path):
-        tf.io.gfile.remove(info_path)
-    final = set()
-    for shard in sorted(shards, key=lambda s: s["final"]):
-        # A retried finaliser (Dataflow retries failed bundles) finds some already moved.
-        if tf.io.gfile.exists(shard["temp"]) or not tf.io.gfile.exists(shard["final"]):
-            tf.io.gfile.rename(shard["temp"], shard["final"], overwrite=True)
-        final.add(shard["final"])
+    final = {s["final"] for s in shards}
     for subset in SUBSETS:
         _remove_stale(output, f"{subset}-?????-of-?????.tfrecord", final)
     dead_path = f"{output}/{DEAD_LETTER_FILE}"
     _remove_stale(output, "dead_letter-*.jsonl", {dead_path})
-    with tf.io.gfile.GFile(dead_path, "w") as f:  # one write, even of nothing: GFile creates files on write
-        f.write("".join(json.dumps(item, sort_keys=True) + "\n"
-                        for item in sorted(failures, key=lambda d: (d["path"], d["stage"], d["reason"]))))
-    if tf.io.gfile.exists(temp_dir):
-        tf.io.gfile.rmtree(temp_dir)
+    write_text(BEAM, dead_path, "".join(
+        json.dumps(item, sort_keys=True) + "\n"
+        for item in sorted(failures, key=lambda d: (d["path"], d["stage"], d["reason"]))))
     counts = {subset: sum(s["records"] for s in shards if s["subset"] == subset) for subset in SUBSETS}
     info = {**info, "counts": counts, "shards": {
-        s["final"].rsplit("/", 1)[-1]: {"records": s["records"], "bytes": s["bytes"]} for s in shards}}
-    verify_published(output, info)
-    write_dataset_info(output, info)
+        s["final"].rsplit("/", 1)[-1]: {"records": s["records"], "bytes": s["bytes"], "crc32c": s["crc32c"]}
+        for s in shards}}
+    verify_published(output, info, BEAM)
     by_stage: dict[str, int] = {}
     for item in failures:
         by_stage[item["stage"]] = by_stage.get(item["stage"], 0) + 1
@@ -331,15 +351,24 @@ def finalize_outputs(output: str, temp_dir: str, shards: list[dict], failures: l
                    for subset in SUBSETS},
         "dead_letter_file": dead_path,
     }
-    with tf.io.gfile.GFile(f"{output}/{SUMMARY_FILE}", "w") as f:
-        json.dump(summary, f, indent=2, sort_keys=True)
+    write_json(BEAM, f"{output}/{SUMMARY_FILE}", summary)
+    write_dataset_info(output, info, BEAM)
     return summary
 
 
+def read_summary(output: str) -> dict:
+    return read_json(BEAM, f"{output}/{SUMMARY_FILE}")
+
+
+def write_summary(output: str, summary: dict) -> None:
+    write_json(BEAM, f"{output}/{SUMMARY_FILE}", summary)
+
+
 def dataset_info(config: IngestConfig, dataset: str, data_format: str, split: int,
-                 classes: list[str]) -> dict:
-    """dataset_info.json without the counts (those are known only at the end)."""
-    return {
+                 classes: list[str], cue_table: dict | None = None) -> dict:
+    """dataset_info.json without the counts (those are known only at the end). `cue_table`: what
+    the synthetic benchmark's classes show (media.ceilings), so evaluation can give ceilings."""
+    info = {
         "dataset": dataset, "format": data_format, "split": split, "classes": list(classes),
         "flow": {"algorithm": config.flow, "bound": config.flow_bound,
                  "bidirectional": config.bidirectional, "jpeg_quality": config.jpeg_quality},
@@ -347,6 +376,9 @@ def dataset_info(config: IngestConfig, dataset: str, data_format: str, split: in
         "max_seconds": config.max_seconds, "reject_partial": config.reject_partial,
         "num_shards": config.num_shards, "schema_version": SCHEMA_VERSION,
     }
+    if cue_table is not None:
+        info["cue_table"] = cue_table
+    return info
 
 
 def config_from_info(info: dict) -> IngestConfig:
@@ -390,31 +422,30 @@ class ProcessVideoDoFn(beam.DoFn):
 
 
 class WriteShardDoFn(beam.DoFn):
-    """((subset, shard), items) -> a dict naming the temp file written and its counts."""
+    """((subset, shard), items) -> a dict naming the shard written, its counts, size and CRC32C."""
 
-    def __init__(self, output: str, temp_dir: str, num_shards: int):
-        self._output, self._temp_dir, self._num_shards = output, temp_dir, num_shards
+    def __init__(self, output: str, num_shards: int):
+        self._output, self._num_shards = output, num_shards
 
     def process(self, element):
         (subset, index), items = element
-        name = shard_name(subset, index, self._num_shards)
-        temp = f"{self._temp_dir}/{name}"
-        records, frames, partial = write_shard(temp, [item for item in items if item is not None])
-        yield {"subset": subset, "index": index, "temp": temp, "final": f"{self._output}/{name}",
-               "records": records, "frames": frames, "partial": partial,
-               "bytes": tf.io.gfile.stat(temp).length}
+        final = f"{self._output}/{shard_name(subset, index, self._num_shards)}"
+        written = write_shard(final, [item for item in items if item is not None])
+        yield {"subset": subset, "index": index, "final": final, "records": written.records,
+               "frames": written.frames, "partial": written.partial, "bytes": written.bytes,
+               "crc32c": written.crc32c}
 
 
 class FinalizeDoFn(beam.DoFn):
     """Runs finalize_outputs once, on the gathered (SHARD, result) and (FAILED, dead letter) pairs."""
 
-    def __init__(self, output: str, temp_dir: str, inputs: int, info: dict):
-        self._output, self._temp_dir, self._inputs, self._info = output, temp_dir, inputs, info
+    def __init__(self, output: str, inputs: int, info: dict):
+        self._output, self._inputs, self._info = output, inputs, info
 
     def process(self, results: list):
         shards = [value for tag, value in results if tag == SHARD]
         failures = [value for tag, value in results if tag == FAILED]
-        yield finalize_outputs(self._output, self._temp_dir, shards, failures, self._inputs, self._info)
+        yield finalize_outputs(self._output, shards, failures, self._inputs, self._info)
 
 
 class IngestVideos(beam.PTransform):
@@ -435,13 +466,12 @@ class IngestVideos(beam.PTransform):
 class WriteIngestOutputs(beam.PTransform):
     """(keyed records, dead letters) -> one summary dict, after everything is published."""
 
-    def __init__(self, output: str, config: IngestConfig, inputs: int, info: dict, run_token: str):
+    def __init__(self, output: str, config: IngestConfig, inputs: int, info: dict):
         super().__init__()
         self._output = output.rstrip("/")
         self._config = config
         self._inputs = inputs
         self._info = info
-        self._temp_dir = f"{self._output}/.tmp-{run_token}"
 
     def expand(self, pcolls):
         records, failures = pcolls
@@ -452,10 +482,9 @@ class WriteIngestOutputs(beam.PTransform):
         shards = ((records, seeds)
                   | "Merge" >> beam.Flatten()
                   | "GroupByShard" >> beam.GroupByKey()
-                  | "WriteShards" >> beam.ParDo(WriteShardDoFn(self._output, self._temp_dir,
-                                                               self._config.num_shards)))
+                  | "WriteShards" >> beam.ParDo(WriteShardDoFn(self._output, self._config.num_shards)))
         return ((shards | "TagShards" >> beam.Map(tag_as, SHARD),
                  failures | "TagFailures" >> beam.Map(tag_as, FAILED))
                 | "Results" >> beam.Flatten()
                 | "Gather" >> GatherAll()
-                | "Finalize" >> beam.ParDo(FinalizeDoFn(self._output, self._temp_dir, self._inputs, self._info)))
+                | "Finalize" >> beam.ParDo(FinalizeDoFn(self._output, self._inputs, self._info)))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
     DirectOptions, PipelineOptions, StandardOptions, WorkerOptions)
 from apache_beam.portability.api import beam_provision_api_pb2
@@ -104,6 +105,8 @@ def pipeline_options(beam_argv: list[str]) -> PipelineOptions:
             direct.direct_running_mode = "multi_processing"
         if direct.direct_running_mode != "in_memory" and not _given(beam_argv, "--direct_num_workers"):
             direct.direct_num_workers = multiprocessing.cpu_count()
+    # The launcher's own reads and writes (listing a dataset, publishing) use the job's options too.
+    FileSystems.set_options(options)
     return options
 
 

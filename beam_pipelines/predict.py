@@ -3,9 +3,15 @@
 Each video is decoded, flowed and turned into the 25-frame x 10-crop test batch
 exactly as the serving client does (tfx_models.video_inputs), then scored by
 the export's serving_default signature. Videos that cannot be used (empty,
-corrupt, too short) go to `<output>-dead_letter*.jsonl` with the reason.
-Every input ends up in exactly one of the two outputs; the counts are printed
-and written to `<output>-summary.json`.
+corrupt, too short) go to `<output>-dead_letter-00000-of-00001.jsonl` with the
+reason, predictions to `<output>-predictions-00000-of-00001.<format>`, rows
+sorted by path. Every input ends up in exactly one of the two outputs; the
+counts are printed and written to `<output>-summary.json`.
+
+Videos, outputs and the manifest go through Beam's FileSystems (beam_pipelines.storage:
+local, gs://, s3://); the model through TensorFlow's (tf.saved_model.load). Each output is
+written once, under its final name, by one step that gathers its rows: Beam's text sink
+would rename temporary files, a copy and a batch delete on an object store.
 """
 from __future__ import annotations
 
@@ -13,19 +19,21 @@ import argparse
 import csv
 import io
 import json
-import logging
-import os
 import sys
 
 import apache_beam as beam
-import tensorflow as tf
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import RunInference
 
+from beam_pipelines.gather import GatherAll
 from beam_pipelines.inference import SavedModelHandler
 from beam_pipelines.ingest_transforms import local_file
+from beam_pipelines.job import main as job_main
+from beam_pipelines.job import dry_run_report, is_dry_run, run_pipeline
 from beam_pipelines.options import is_dask, pipeline_options, quiet_beam_logs
+from beam_pipelines.storage import BEAM, check_writable, dirname, is_remote, join
+from media.storage import read_text, write_json, write_text
 from media.flow import FlowEstimator
 from media.video import VideoDecodeError
 from tfx_models.export.contract import Preprocessing, read_preprocessing
@@ -38,31 +46,27 @@ NAMESPACE = "predict"
 
 def list_videos(folder: str) -> list[str]:
     """Video files under `folder` (recursively, by extension), sorted."""
-    if not tf.io.gfile.isdir(folder):
-        raise FileNotFoundError(f"--videos {folder}: not a directory")
-    found = []
-    for root, _, files in tf.io.gfile.walk(folder):
-        found += [f"{root.rstrip('/')}/{name}" for name in files if name.lower().endswith(VIDEO_EXTENSIONS)]
+    found = [path for path in BEAM.list_files(folder) if path.lower().endswith(VIDEO_EXTENSIONS)]
     if not found:
-        raise FileNotFoundError(f"--videos {folder}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
-    return sorted(found)
+        raise FileNotFoundError(f"--videos {folder}: no video files ({', '.join(VIDEO_EXTENSIONS)}) "
+                                "there or below")
+    return found
 
 
 def read_manifest(path: str) -> list[str]:
     """Paths from a CSV with a `path` column; relative paths are taken from the CSV's folder."""
-    if not tf.io.gfile.exists(path):
+    if not BEAM.exists(path):
         raise FileNotFoundError(f"--manifest {path}: does not exist")
-    with tf.io.gfile.GFile(path) as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or "path" not in reader.fieldnames:
-            raise ValueError(f"{path}: line 1: the header needs a 'path' column, got {reader.fieldnames}")
-        folder = os.path.dirname(path)
-        paths = []
-        for line, row in enumerate(reader, start=2):
-            value = (row.get("path") or "").strip()
-            if not value:
-                raise ValueError(f"{path}: line {line}: empty 'path'")
-            paths.append(value if "://" in value or os.path.isabs(value) else os.path.join(folder, value))
+    reader = csv.DictReader(io.StringIO(read_text(BEAM, path)))
+    if not reader.fieldnames or "path" not in reader.fieldnames:
+        raise ValueError(f"{path}: line 1: the header needs a 'path' column, got {reader.fieldnames}")
+    folder = dirname(path)
+    paths = []
+    for line, row in enumerate(reader, start=2):
+        value = (row.get("path") or "").strip()
+        if not value:
+            raise ValueError(f"{path}: line {line}: empty 'path'")
+        paths.append(value if is_remote(value) or value.startswith("/") else join(folder, value))
     if not paths:
         raise ValueError(f"{path}: lists no videos")
     return paths
@@ -121,6 +125,16 @@ def csv_line(row: dict) -> str:
     return buffer.getvalue()
 
 
+def write_lines(lines: list[str], path: str, header: str | None) -> str:
+    """One output file, its rows sorted (a rerun writes the same bytes), written whole."""
+    write_text(BEAM, path, "".join(f"{line}\n" for line in ([header] if header else []) + sorted(lines)))
+    return path
+
+
+def output_name(output: str, kind: str, suffix: str) -> str:
+    return f"{output}-{kind}-00000-of-00001{suffix}"
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m beam_pipelines.predict",
@@ -151,36 +165,43 @@ def run(argv=None) -> dict:
             "runner, Prism or Dataflow (docs/runners.md)")
     quiet_beam_logs()
     paths = list_videos(args.videos) if args.videos else read_manifest(args.manifest)
+    check_writable(f"{args.output}-write-check")
     handler = SavedModelHandler(args.model_dir, max_rows=args.max_rows)
     prep = read_preprocessing(handler.export_dir)
     top = min(args.top, len(prep.classes))
     suffix = "." + args.format
-    with beam.Pipeline(options=options) as pipeline:
-        prepared = (pipeline
-                    | "Videos" >> beam.Create(paths)
-                    | "Prepare" >> beam.ParDo(PrepareVideo(prep, args.num_frames, args.crops))
-                    .with_outputs(DEAD_LETTER, main="inputs"))
-        rows = (prepared.inputs
-                | "Predict" >> RunInference(handler)
-                | "Rows" >> beam.Map(prediction_row, prep.classes, top))
-        if args.format == "jsonl":
-            lines = rows | "Json" >> beam.Map(json.dumps)
-            header = None
-        else:
-            lines = rows | "Csv" >> beam.Map(csv_line)
-            header = csv_header(top)
-        lines | "WritePredictions" >> beam.io.WriteToText(
-            args.output + "-predictions", file_name_suffix=suffix, header=header)
-        (prepared[DEAD_LETTER]
-         | "DeadJson" >> beam.Map(json.dumps, sort_keys=True)
-         | "WriteDead" >> beam.io.WriteToText(args.output + "-dead_letter", file_name_suffix=".jsonl"))
-        predicted = Metrics.counter(NAMESPACE, "predictions")
-        rows | "Count" >> beam.Map(lambda _: predicted.inc())
-    result = pipeline.result
+    pipeline = beam.Pipeline(options=options)
+    prepared = (pipeline
+                | "Videos" >> beam.Create(paths)
+                | "Prepare" >> beam.ParDo(PrepareVideo(prep, args.num_frames, args.crops))
+                .with_outputs(DEAD_LETTER, main="inputs"))
+    rows = (prepared.inputs
+            | "Predict" >> RunInference(handler)
+            | "Rows" >> beam.Map(prediction_row, prep.classes, top))
+    if args.format == "jsonl":
+        lines = rows | "Json" >> beam.Map(json.dumps)
+        header = None
+    else:
+        lines = rows | "Csv" >> beam.Map(csv_line)
+        header = csv_header(top)
+    (lines
+     | "GatherPredictions" >> GatherAll()
+     | "WritePredictions" >> beam.Map(write_lines, output_name(args.output, "predictions", suffix), header))
+    (prepared[DEAD_LETTER]
+     | "DeadJson" >> beam.Map(json.dumps, sort_keys=True)
+     | "GatherDead" >> GatherAll()
+     | "WriteDead" >> beam.Map(write_lines, output_name(args.output, DEAD_LETTER, ".jsonl"), None))
+    predicted = Metrics.counter(NAMESPACE, "predictions")
+    rows | "Count" >> beam.Map(lambda _: predicted.inc())
+    result = run_pipeline(pipeline, f"no {args.output}-summary.json, which is written last")
+    if is_dry_run(options):
+        report = dry_run_report(result)
+        print(json.dumps(report, indent=2))
+        return report
     counts = {"inputs": len(paths), "predictions": _counter(result, "predictions"),
               "dead_letter": _counter(result, "videos_dead_lettered"), "model": handler.export_dir}
-    with tf.io.gfile.GFile(args.output + "-summary.json", "w") as f:
-        json.dump(counts, f, indent=2)
+    write_json(BEAM, args.output + "-summary.json", counts)
+    print(json.dumps(counts, indent=2))
     return counts
 
 
@@ -190,14 +211,7 @@ def _counter(result, name: str) -> int:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO)
-    try:
-        counts = run(argv)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(counts, indent=2))
-    return 0
+    return job_main(run, argv)
 
 
 if __name__ == "__main__":

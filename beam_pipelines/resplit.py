@@ -22,33 +22,33 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 import time
-import uuid
 
 import apache_beam as beam
-import tensorflow as tf
-from apache_beam.io.tfrecordio import ReadAllFromTFRecord
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.gather import GatherAll
-from beam_pipelines.ingest import absolute, add_dataset_arguments, add_run_facts, dataset_name, load_split
+from beam_pipelines.ingest import add_dataset_arguments, add_run_facts, dataset_name, load_split
 from beam_pipelines.ingest_transforms import (
-    DEAD_LETTER_FILE, SUMMARY_FILE, WriteIngestOutputs, config_from_info, dataset_info, dead_letter, shard_index,
-    split_duplicate_ids, subset_failure)
-from beam_pipelines.options import pipeline_options, quiet_beam_logs
+    DEAD_LETTER_FILE, WriteIngestOutputs, config_from_info, dataset_info, dead_letter, read_summary, shard_index,
+    split_duplicate_ids, subset_failure, unpublish)
+from beam_pipelines.job import dry_run_report, is_dry_run, run_pipeline
+from beam_pipelines.job import main as job_main
+from beam_pipelines.options import pipeline_options
+from beam_pipelines.storage import BEAM, absolute, check_writable
 from media.records import record_context
-from media.shards import SUBSETS, list_shards, read_dataset_info, verify_published
+from media.shards import INFO_FILE, SUBSETS, list_shards, read_dataset_info, verify_published
+from media.storage import read_text
+from media.tfrecord import read_records
 
 
 def source_dead_letters(records: str) -> dict[str, dict]:
     """The source's dead-letter rows by video path (none if it has no dead-letter file)."""
     path = f"{records}/{DEAD_LETTER_FILE}"
-    if not tf.io.gfile.exists(path):
+    if not BEAM.exists(path):
         return {}
-    with tf.io.gfile.GFile(path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [json.loads(line) for line in read_text(BEAM, path).splitlines() if line.strip()]
     return {row["path"]: row for row in rows}
 
 
@@ -87,6 +87,14 @@ class MissingEntriesDoFn(beam.DoFn):
         yield from missing_entries(self._entries, present_ids, self._dead, self._records, self._split)
 
 
+def read_shard(path: str):
+    """Every record of one source shard, read through Beam's FileSystems; a damaged record
+    raises media.tfrecord.DamagedRecordError naming the shard and the record's offset."""
+    with BEAM.open(path) as handle:
+        for _, data in read_records(handle, path):
+            yield data
+
+
 def _record_id(keyed) -> str:
     return keyed[1][0]
 
@@ -98,8 +106,8 @@ def run_resplit(entries: list[VideoEntry], records: str, output: str, options, *
     if records == output:
         raise ValueError(f"--output must differ from --records ({records}): the job publishes into "
                          "--output by replacing its shards")
-    source = read_dataset_info(records)
-    verify_published(records, source)
+    source = read_dataset_info(records, BEAM)
+    verify_published(records, source, BEAM)
     if list(source["classes"]) != list(classes):
         raise ValueError(f"{records}/dataset_info.json lists classes {source['classes'][:5]}... "
                          f"({len(source['classes'])}), the index files {classes[:5]}... ({len(classes)}): "
@@ -107,29 +115,35 @@ def run_resplit(entries: list[VideoEntry], records: str, output: str, options, *
     config = config_from_info(source)
     if num_shards:
         config = dataclasses.replace(config, num_shards=num_shards)
-    info = {**dataset_info(config, dataset_name(entries, data_format), data_format, split, classes),
+    info = {**dataset_info(config, dataset_name(entries, data_format), data_format, split, classes,
+                           source.get("cue_table")),
             "schema_version": source["schema_version"]}
     unique, failures = split_duplicate_ids(entries)
     failures += [f for f in map(subset_failure, unique) if f]
     listed = [e for e in unique if subset_failure(e) is None]
-    shards = [path for subset in SUBSETS for path in list_shards(records, subset)]
-    tf.io.gfile.makedirs(output)
+    shards = [path for subset in SUBSETS for path in list_shards(records, subset, BEAM)]
+    check_writable(f"{output}/.write-check")
+    if not is_dry_run(options):
+        unpublish(output)
     start = time.monotonic()
-    with beam.Pipeline(options=options) as pipeline:
-        keyed = (pipeline
-                 | "SourceShards" >> beam.Create(shards)
-                 | "Read" >> ReadAllFromTFRecord()
-                 | "Assign" >> beam.ParDo(AssignSubsetDoFn({e.id: e.subset for e in listed}, config.num_shards)))
-        missing = (keyed
-                   | "Ids" >> beam.Map(_record_id)
-                   | "GatherIds" >> GatherAll()
-                   | "Missing" >> beam.ParDo(MissingEntriesDoFn(listed, source_dead_letters(records), records, split)))
-        failed = ((missing, pipeline | "Unlisted" >> beam.Create(failures)) | "AllFailures" >> beam.Flatten())
-        _ = ((keyed, failed)
-             | "Write" >> WriteIngestOutputs(output, config, len(entries), info, uuid.uuid4().hex))
+    pipeline = beam.Pipeline(options=options)
+    keyed = (pipeline
+             | "SourceShards" >> beam.Create(shards)
+             | "Spread" >> beam.Reshuffle()
+             | "Read" >> beam.FlatMap(read_shard)
+             | "Assign" >> beam.ParDo(AssignSubsetDoFn({e.id: e.subset for e in listed}, config.num_shards)))
+    missing = (keyed
+               | "Ids" >> beam.Map(_record_id)
+               | "GatherIds" >> GatherAll()
+               | "Missing" >> beam.ParDo(MissingEntriesDoFn(listed, source_dead_letters(records), records, split)))
+    failed = ((missing, pipeline | "Unlisted" >> beam.Create(failures)) | "AllFailures" >> beam.Flatten())
+    _ = ((keyed, failed)
+         | "Write" >> WriteIngestOutputs(output, config, len(entries), info))
+    result = run_pipeline(pipeline, f"no {INFO_FILE} in {output}")
+    if is_dry_run(options):
+        return dry_run_report(result)
     source_records = sum(source["counts"].values())
-    with tf.io.gfile.GFile(f"{output}/{SUMMARY_FILE}") as f:
-        written = json.load(f)["written"]
+    written = read_summary(output)["written"]
     return add_run_facts(output, time.monotonic() - start, options, source=records,
                          source_records=source_records, source_records_not_in_split=source_records - written)
 
@@ -152,17 +166,17 @@ def run(argv=None) -> dict:
     if args.num_shards < 0:
         parser.error(f"--num_shards must be >= 0, got {args.num_shards}")
     entries, classes = load_split(parser, args)
-    try:
-        summary = run_resplit(entries, args.records, args.output, pipeline_options(beam_argv),
-                              data_format=args.format, split=args.split, classes=classes,
-                              num_shards=args.num_shards or None)
-    except (ValueError, FileNotFoundError) as err:  # names the folder, file or field
-        parser.exit(2, f"resplit: {err}\n")
+    summary = run_resplit(entries, args.records, args.output, pipeline_options(beam_argv),
+                          data_format=args.format, split=args.split, classes=classes,
+                          num_shards=args.num_shards or None)
     print(json.dumps(summary, indent=2, sort_keys=True))
     return summary
 
 
+def main(argv=None) -> int:
+    """The command line: a bad flag, path or damaged source record is one `error:` line (beam_pipelines.job)."""
+    return job_main(run, argv)
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    quiet_beam_logs()
-    run(sys.argv[1:])
+    sys.exit(main())

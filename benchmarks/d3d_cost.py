@@ -24,6 +24,8 @@ import platform
 import re
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from beam_pipelines.datasets import load_entries
@@ -122,11 +124,11 @@ def main(argv=None) -> None:
     parser.add_argument("--videos", type=int, default=20, help="held-out videos, spread over the test list")
     parser.add_argument("--batch", type=int, default=50, help="rows per signature call")
     parser.add_argument("--out", help="JSON output")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     held_out = [e for e in load_entries(args.format, args.split, root=args.root) if e.subset == "test"]
     videos = held_out[::max(1, len(held_out) // args.videos)][:args.videos]  # spread over the classes
     if not videos:
-        raise SystemExit(f"{args.root}: no test videos in split {args.split}")
+        raise ValueError(f"{args.root}: no test videos in split {args.split}")
     results = [cost_of(model, videos, batch=args.batch) for model in args.model]
     table = markdown(results)
     print(table)
@@ -138,4 +140,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import apache_beam as beam
 
 from beam_pipelines import dask_cluster
@@ -95,7 +97,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--videos", type=int, default=60, help="clips per job run")
     parser.add_argument("--repeats", type=int, default=1, help="runs per measurement; the fastest counts")
     parser.add_argument("--dask_partition_size", type=int, default=1, help="videos per Dask partition")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     quiet_beam_logs()
     root = f"{args.data.rstrip('/')}/{DATASET}"
     if not load_entries(DATASET, split=1, root=root):
@@ -113,4 +115,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(cli.run(main))

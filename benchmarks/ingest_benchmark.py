@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import cv2
 import numpy as np
 
@@ -283,7 +285,7 @@ def main(argv=None) -> dict:
                         help="times the whole-job runs and their control go over those clips")
     parser.add_argument("--workers", default="1,2", help="worker counts for the job runs")
     parser.add_argument("--repeats", type=int, default=2, help="runs per job measurement; the fastest counts")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     if args.job_passes < 1:
         parser.error(f"--job_passes must be >= 1, got {args.job_passes}")
     cv2.setNumThreads(1)  # per-core numbers, as each Beam worker runs them
@@ -326,4 +328,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(cli.run(main))

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import cv2
 import numpy as np
 
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
     parser.add_argument("--code_dir", default=REPO, help="checkout whose ingest_video the function probe runs")
     parser.add_argument("--work", help="folder for the rendered videos, kept and reused on the next run "
                                        "(default: a temporary one)")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     lengths = [float(s) for s in args.seconds.split(",")]
     with tempfile.TemporaryDirectory() as temp:
         work = os.path.abspath(args.work or temp)  # the job's CSV manifest names videos by absolute path
@@ -168,4 +170,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

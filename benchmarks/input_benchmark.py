@@ -14,6 +14,8 @@ import json
 import os
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 from media.shards import read_dataset_info
 from tfx_models.data.pipeline import train_dataset
 from tfx_models.data.test_clips import record_test_inputs
@@ -67,7 +69,7 @@ def main(argv=None) -> None:
     parser.add_argument("--num_frames", type=int, default=25)
     parser.add_argument("--crops", type=int, default=10)
     parser.add_argument("--out", help="also write the rows as JSON here")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
 
     sources = [(path, task) for task, path in enumerate(args.records)]
     bidirectional = all(read_dataset_info(p)["flow"].get("bidirectional", False) for p in args.records)
@@ -94,4 +96,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

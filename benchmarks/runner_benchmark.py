@@ -15,6 +15,8 @@ import json
 import os
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 from beam_pipelines import ingest, prism_cluster
 
 
@@ -35,7 +37,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", required=True, help="JSON results file")
     parser.add_argument("--size", type=int, default=112)
     parser.add_argument("--repeats", type=int, default=1)
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     work = os.path.splitext(args.out)[0]
     started = time.monotonic()
     with prism_cluster.running(f"{work}/prism") as cluster:
@@ -59,4 +61,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

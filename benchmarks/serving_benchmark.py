@@ -21,6 +21,8 @@ import tempfile
 import threading
 import time
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import grpc
 import numpy as np
 import tensorflow as tf
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max_batch_size", type=int, default=32)
     parser.add_argument("--batch_timeout_micros", type=int, default=2000)
     parser.add_argument("--output", default="out/serving_benchmark.json")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
 
     model = build_model(stream=args.stream, num_classes={"ucf101": args.classes}, architecture=args.architecture,
                         crop_size=args.crop_size, length=10, width=args.width)
@@ -172,4 +174,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

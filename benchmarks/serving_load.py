@@ -34,6 +34,8 @@ import time
 import urllib.error
 import urllib.request
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import grpc
 import keras
 import numpy as np
@@ -298,7 +300,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the clients run")
     parser.add_argument("--swap_at", type=float, default=0.3, help="fraction of the run when version 2 is exported")
     parser.add_argument("--output", default="out/bench/serving_load.json")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
 
     base = tempfile.mkdtemp(prefix="serving_load_")
     first, second = tiny_spatial_model(1), tiny_spatial_model(2)
@@ -410,4 +412,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -16,6 +16,8 @@ import os
 import sys
 import tempfile
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import tensorflow as tf
 
 from tfx_models import config as config_lib
@@ -52,7 +54,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=60, help="steps to time (after a warm-up window)")
     parser.add_argument("--warmup", type=int, default=10, help="steps of the untimed first window")
     parser.add_argument("--synthetic", action="store_true", help="random in-memory input instead of data.records")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     if args.steps % args.warmup:
         parser.error("--steps must be a multiple of --warmup (log windows are timed whole)")
     config = config_lib.override(config_lib.load_experiment(args.config), [
@@ -80,4 +82,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -42,6 +42,13 @@ def _check_file(path: str) -> None:
         raise VideoDecodeError(path, "file is empty (0 bytes)")
 
 
+def _without_path(message: str, path: str) -> str:
+    """A decoder's message without the file name it quotes: the reason must not depend on where
+    the file was read from (a remote video is decoded from a local copy; the dead letter
+    names the video already)."""
+    return message.replace(f": '{path}'", "").replace(path, "<file>")
+
+
 def _check_size(path: str, height: int, width: int) -> None:
     if height <= 0 or width <= 0:
         raise VideoDecodeError(path, f"invalid resolution {width}x{height}")
@@ -173,7 +180,7 @@ class VideoReader:
             except Exception as err:  # PyAV and OpenCV raise many error types
                 if source is not None:
                     source.close()
-                errors.append(f"{name}: {type(err).__name__}: {err}")
+                errors.append(f"{name}: {type(err).__name__}: {_without_path(str(err), self.path)}")
         raise VideoDecodeError(self.path, "; ".join(errors))
 
     def __iter__(self):
@@ -194,7 +201,7 @@ class VideoReader:
                 frame = next(self._rest, None)
             except Exception as err:  # a damaged or cut-off stream: keep what decoded
                 self.partial_reason = (f"{self.backend} stopped after {self.decoded_frames} frame(s): "
-                                       f"{type(err).__name__}: {err}")
+                                       f"{type(err).__name__}: {_without_path(str(err), self.path)}")
                 return
         if _short_fraction(self.decoded_frames, self.declared_frames):
             self.partial_reason = (f"decoded {self.decoded_frames} of the {self.declared_frames} frames "

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import keras
 import numpy as np
 
@@ -45,7 +47,7 @@ def main(argv=None) -> None:
     parser.add_argument("--crop_size", type=int, default=96)
     parser.add_argument("--width", type=float, default=0.25)
     parser.add_argument("--seeds", type=int, default=3, help="initialisations averaged per setting")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     batches = {}
     for stream in ("spatial", "temporal"):
         dataset = train_dataset([(args.records, 0)], stream, batch_size=args.batch_size,
@@ -64,4 +66,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

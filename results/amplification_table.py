@@ -18,6 +18,8 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from results.paired_rows import compare_correct, save_rows, section
@@ -160,7 +162,7 @@ def main(argv=None) -> str:
     parser.add_argument("--out", required=True, help="output folder: per-dataset evaluation, tables .md/.json")
     parser.add_argument("--num_frames", type=int, default=25)
     parser.add_argument("--crops", type=int, default=10, choices=(1, 2, 5, 10))
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     parts, results = [], {}
     for runs_dir in args.runs:
         scored = score_runs(runs_dir, os.path.join(args.out, os.path.basename(os.path.normpath(runs_dir))),
@@ -183,4 +185,4 @@ def main(argv=None) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

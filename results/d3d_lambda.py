@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
 from tfx_models.evaluation.validation import VALIDATION_FILE
 
 
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m results.d3d_lambda", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", type=parse_run, action="append", required=True, metavar="WEIGHT=RUN_DIR")
     parser.add_argument("--out", required=True, help="the choice and every weight's held-out score (json)")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     points = {weight: last_point(run_dir) for weight, run_dir in args.run}
     steps = {p["step"] for p in points.values()}
     if len(steps) != 1:
@@ -59,4 +60,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -23,6 +23,8 @@ import os
 import subprocess
 import sys
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from results.paired_rows import compare_sources, save_rows, section
@@ -178,7 +180,7 @@ def main(argv=None) -> None:
     parser.add_argument("--crops", type=int, default=1, choices=(1, 2, 5, 10), help="crops per test clip")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="extra override for every run (e.g. a smaller model.width for a smoke run)")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     python = sys.executable
     per_split = {}
     for split in args.splits:
@@ -202,4 +204,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

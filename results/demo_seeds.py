@@ -12,6 +12,8 @@ import json
 import os
 import re
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 COUNT = re.compile(r"^\s*(\d+) of (\d+) held-out videos")
 
 
@@ -52,11 +54,11 @@ def markdown(seeds: dict[int, dict]) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.demo_seeds", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="the OUT of results/demo_seeds.sh")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     seeds = {int(os.path.basename(d)[len("seed"):]): read_seed(d)
              for d in sorted(glob.glob(os.path.join(args.out, "seed*"))) if os.path.exists(os.path.join(d, "seconds"))}
     if not seeds:
-        raise SystemExit(f"{args.out}: no finished demo (run results/demo_seeds.sh)")
+        raise FileNotFoundError(f"{args.out}: no finished demo (run results/demo_seeds.sh)")
     text = markdown(seeds)
     with open(os.path.join(args.out, "demo_seeds.md"), "w") as f:
         f.write(text)
@@ -64,4 +66,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -13,6 +13,8 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 from results.d3d_table import lambda_row
 from results.findings_table import Finding, Row, markdown
 
@@ -135,7 +137,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.findings", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default="out/findings", help="the OUT of results/findings.sh")
     parser.add_argument("--out", help="markdown file (default <root>/findings.md, with findings.json beside it)")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     text, data = markdown(args.root, FINDINGS + d3d_at_validated_lambda(args.root))
     out = args.out or os.path.join(args.root, "findings.md")
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
@@ -147,4 +149,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -21,6 +21,8 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -159,7 +161,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pan", choices=("keep", "remove"), default="keep",
                         help="remove: train and score on flow less each step's mean (the camera's pan)")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     report, examples = probe(args.run, args.layer, args.design, args.finetune, args.records, args.truth,
                              steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
                              clips=args.clips, seed=args.seed, pan=args.pan)
@@ -172,4 +174,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import cv2
 import numpy as np
 
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
                         help="a results.flow_probe output folder and its column's title")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     probes = {}
     for label, path in args.probe:
         with np.load(f"{path}/examples.npz") as npz:
@@ -93,4 +95,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -9,6 +9,8 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 HEADER = ["layer (grid)", "backbone", "decoder, steps", "pan", "run", "train / test clips", "EPE vs stored",
           "zero vs stored", "EPE vs true", "zero vs true", "below zero flow (true)"]
 
@@ -55,7 +57,7 @@ def main(argv=None) -> int:
     parser.add_argument("--probe", type=parse_probe, action="append", required=True, metavar="LABEL=FOLDER",
                         help="a results.flow_probe output folder and the run's name in the table (in order)")
     parser.add_argument("--out", help="write the markdown here too")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     text = markdown([(label, read_probe(folder)) for label, folder in args.probe])
     if args.out:
         with open(args.out, "w") as f:
@@ -65,4 +67,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

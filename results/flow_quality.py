@@ -16,6 +16,8 @@ import json
 import os
 from collections import defaultdict
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from media.shards import iter_records
@@ -74,7 +76,7 @@ def main(argv=None) -> None:
     parser.add_argument("--truth", required=True, help="<synth out>/groundtruth/<dataset>")
     parser.add_argument("--subset", default="test", choices=("train", "test"))
     parser.add_argument("--json", help="also write the figures here")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     result = flow_quality(args.records, args.truth, args.subset)
     print("| class | videos | EPE, all pixels | EPE, object | object motion kept |")
     print("|---|---|---|---|---|")
@@ -86,4 +88,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

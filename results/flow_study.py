@@ -15,6 +15,8 @@ import glob
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import cv2
 import numpy as np
 
@@ -79,7 +81,7 @@ def main(argv=None) -> None:
     parser.add_argument("--videos", type=int, default=4, help="clips to time the algorithms on")
     parser.add_argument("--pairs", type=int, default=60, help="pairs timed per algorithm")
     parser.add_argument("--tvl1_pairs", type=int, default=3, help="TV-L1 is about 1 s per 256 px pair")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     rows = accuracy_rows(args.eval)
     cost = costs(args.synth, list(rows), videos=args.videos, pairs=args.pairs, tvl1_pairs=args.tvl1_pairs)
     with open(os.path.join(args.eval, "table.json"), "w") as f:
@@ -88,4 +90,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

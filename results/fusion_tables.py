@@ -17,6 +17,8 @@ import glob
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from results.paired_rows import compare_sources, section, single_row_source
@@ -143,7 +145,7 @@ def table(out: str, rows_spec: list, *, count_parameters: bool = True) -> tuple[
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.fusion_tables", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="OUT of results/fusion_tables.sh")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     results, text = {}, []
     for title, spec in TABLES.items():
         markdown, rows = table(args.out, spec)
@@ -159,4 +161,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import glob
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from results import eval_table
@@ -81,4 +83,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -15,6 +15,8 @@ import glob
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from results.recall_by_cue import cue_of_class
@@ -122,11 +124,11 @@ def main(argv=None) -> None:
     parser.add_argument("--b", nargs=2, required=True, metavar=("SPLIT_DIR", "LABEL"))
     parser.add_argument("--claim", default="a ~ b", choices=("a > b", "a >= b", "a ~ b"))
     parser.add_argument("--cue", default="", help="only the classes of one cue group, e.g. 'motion only'")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     a, dataset = row_outcomes(*args.a)
     b, _ = row_outcomes(*args.b)
     print(json.dumps(compare_outcomes(a, b, args.claim, dataset=dataset, cue=args.cue), indent=1))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

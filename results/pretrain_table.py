@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 from results import eval_table
 from results.recall_by_cue import GROUPS, by_cue, cue_cells, single_row
 
@@ -62,4 +64,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

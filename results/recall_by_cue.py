@@ -16,10 +16,11 @@ import json
 import os
 from collections import defaultdict
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
-from beam_pipelines.synth.ceilings import CUE_GROUPS as GROUPS, cue_group
-from beam_pipelines.synth.classes import classes_of
+from beam_pipelines.synth.classes import CUE_GROUPS as GROUPS, classes_of, cue_group
 
 
 def cue_of_class(dataset: str) -> dict[str, str]:
@@ -92,9 +93,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.recall_by_cue", description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", required=True, help="--out folder of python -m tfx_models.evaluate")
     parser.add_argument("--dataset", default="ucf101", choices=("ucf101", "hmdb51"))
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     print(markdown(recall_by_cue(args.eval, args.dataset)))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -14,6 +14,8 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 
 from results.recall_by_cue import recall_by_cue
@@ -78,10 +80,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.seed_study", description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", action="append", required=True, help="one evaluate --out folder per seed")
     parser.add_argument("--dataset", default="ucf101", choices=("ucf101", "hmdb51"))
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     names = [os.path.basename(os.path.dirname(os.path.normpath(d))) or d for d in args.eval]
     print(markdown(names, [seed_summary(d, args.dataset) for d in args.eval]))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -17,6 +17,8 @@ import argparse
 import json
 import os
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import keras
 import numpy as np
 
@@ -105,7 +107,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True, help="OUT of results/siamese_table.sh")
     parser.add_argument("--runs", nargs="+", required=True, help="run names under <out>/runs")
     parser.add_argument("--frames", type=int, default=5, help="equally spaced frames per clip for retrieval")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     markdown, rows = table(args.out, args.runs, args.frames)
     with open(os.path.join(args.out, "table.json"), "w") as f:
         json.dump(rows, f, indent=2, sort_keys=True)
@@ -113,4 +115,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import numpy as np
 import tensorflow as tf
 
@@ -41,10 +43,10 @@ def main(argv=None) -> int:
     parser.add_argument("--run", required=True, help="trained run dir (e.g. a D3D teacher)")
     parser.add_argument("--records", default=None, help="record dir (default: the run's own)")
     parser.add_argument("--batch", type=int, default=16)
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     print(json.dumps(logit_scale(args.run, args.records, args.batch), indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

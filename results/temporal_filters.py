@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 
+from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose keeps its notices)
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
     parser.add_argument("--run", required=True, help="a trained temporal stream run (CNN-M conv1 [k,k,2L,F])")
     parser.add_argument("--out", required=True, help="PNG path")
     parser.add_argument("--draws", type=int, default=20, help="random initialisations to compare with")
-    args = parser.parse_args(argv)
+    args = cli.add_flags(parser).parse_args(argv)
     kernel, info = conv1_kernel(args.run)
     init = runs.read_config(args.run).model.init
     render(kernel, f"conv1 of the temporal net: {kernel.shape[3]} filters x {kernel.shape[2]} channels, "
@@ -141,4 +143,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

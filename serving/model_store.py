@@ -10,7 +10,6 @@ reference to the old version and finish.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 
+from media.storage import TENSORFLOW, read_text
 from serving.errors import invalid, not_found
 from tfx_models.export.contract import version_dirs
 from tfx_models.export.runner import SavedModelRunner
@@ -91,8 +91,7 @@ def read_model_config(path: str) -> dict[str, str]:
     """name -> base_path from a model_config_list text proto (tensorflow_model_server's format)."""
     from tensorflow_serving.config import model_server_config_pb2
 
-    with tf.io.gfile.GFile(path) as f:
-        text = f.read()
+    text = read_text(TENSORFLOW, path)
     config = model_server_config_pb2.ModelServerConfig()
     try:
         text_format.Parse(text, config)

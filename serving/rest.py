@@ -84,7 +84,7 @@ def make_handler(predictor: Predictor, max_request_bytes: int, socket_timeout: f
                                 f"[/versions/N][/metadata|:predict])")
             version = match["version"]
             if version is not None and not version.isdigit():
-                raise invalid(f"version must be an integer, got {version!r}")
+                raise invalid(f"version must be a non-negative integer, got {version!r}")
             return match["name"], int(version) if version else None, match["metadata"], match["verb"]
 
         def handle_expect_100(self):

@@ -20,6 +20,7 @@ from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose k
 from serving.batching import Batcher, BatchingParameters
 from serving.decoding import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_ROWS, RequestLimits
 from serving.grpc_service import add_services
+from media.storage import TENSORFLOW, read_text
 from serving.model_store import ModelStore, read_model_config
 from serving.predictor import Predictor, RequestLimiter
 from serving.rest import make_rest_server
@@ -160,8 +161,7 @@ def options_from_args(args) -> ServerOptions:
     if args.enable_batching:
         batching = BatchingParameters()
         if args.batching_parameters_file:
-            with open(args.batching_parameters_file) as f:
-                batching = BatchingParameters.parse(f.read(), args.batching_parameters_file)
+            batching = BatchingParameters.parse(read_text(TENSORFLOW, args.batching_parameters_file), args.batching_parameters_file)
     return ServerOptions(
         models=models, grpc_port=args.port, rest_port=args.rest_api_port or None, host=args.host,
         rest_host=args.rest_api_host, batching=batching, poll_seconds=args.file_system_poll_wait_seconds,

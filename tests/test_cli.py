@@ -44,3 +44,23 @@ def test_verbose_shows_tensorflows_start(tmp_path):
     done = train(tmp_path, "--set", "train.stpes=3", "--verbose")
     assert done.returncode == 2
     assert any(word in done.stderr for word in NOISE), done.stderr
+
+
+def run_module(module: str, *args: str):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_benchmarks_and_results_report_a_mistake_as_tfx_models_does(tmp_path):
+    """Their mains go through tfx_models.cli.run too: one `error:` line, status 2, no traceback."""
+    cases = {
+        "benchmarks.train_benchmark": (["--config", EXPERIMENT, "--set", "train.precision=bfloat16", "--synthetic"],
+                                       "error: config train.precision='bfloat16': must be one of"),
+        "results.demo_seeds": (["--out", str(tmp_path / "none")], f"error: {tmp_path / 'none'}: no finished demo"),
+    }
+    for module, (args, start) in cases.items():
+        done = run_module(module, *args)
+        assert done.returncode == 2, (module, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(start), (module, done.stderr)

@@ -3,13 +3,12 @@ MultiWorkerMirroredStrategy on loopback. Each runs in fresh processes: device la
 the multi-worker runtime must be fixed before TensorFlow initialises."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 
-from tests.test_train_support import QUIET_ENV, REPO, python
+from tests.test_train_support import QUIET_ENV, REPO, free_ports, python
 
 # Trains the small model for 3 steps on fixed data and saves its weights and how far each moved
 # from the seeded initial weights; argv: strategy, run_dir, out.npz.
@@ -54,16 +53,6 @@ def _assert_same_weights(a, b, **tolerance):
         np.testing.assert_allclose(a[key], b[key], err_msg=key, **tolerance)
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
     results = {}
     for name in ("default", "mirrored"):
@@ -85,7 +74,7 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
 
 
 def test_two_workers_on_loopback_end_with_identical_weights(tmp_path):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     run_dir = str(tmp_path / "run")
     workers = []

@@ -7,10 +7,12 @@ import sys
 import keras
 import numpy as np
 import pytest
+from sklearn.svm import LinearSVC
 
-from beam_pipelines.synth.classes import classes_of
+from beam_pipelines.synth.classes import classes_of, cue_table
 from tests.test_input_pipeline import write_record_dir
 from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_ROW, evaluate_models, write_report
+from tfx_models.evaluation.late_fusion import svm_features
 from tfx_models.data.test_clips import record_test_inputs
 
 CROP = 16
@@ -94,6 +96,31 @@ def test_video_scores_are_the_mean_softmax_over_each_videos_inputs(records, tmp_
     np.testing.assert_allclose(saved["temporal"], expected, atol=1e-6)
 
 
+def test_the_svm_is_fit_on_the_training_videos_scores_only(records, tmp_path):
+    """The fusion findings rest on this: the SVM never sees a test video. Its file names the videos it
+    was fit on, and its weights are those of an SVM fit here on the training subset's scores."""
+    spatial, temporal = spatial_model(), temporal_model()
+    evaluate_models({"Spatial": spatial, "Temporal": temporal}, records, str(tmp_path), split="s1",
+                    num_frames=2, crops=1)
+    saved = json.load(open(os.path.join(tmp_path, "s1", "two_stream_fusion_by_svm", "svm_fusion.json")))
+    # write_record_dir(disjoint=True) names the training videos toy/train_c{class}_v{i}.avi
+    assert sorted(saved["info"]["train_ids"]) == sorted(f"toy/train_c{c}_v{i}.avi" for c in range(3)
+                                                        for i in range(3))
+
+    def train_scores(model, stream, key):
+        videos = list(record_test_inputs(records, "train", (stream,), num_frames=2, crops=1, crop_size=CROP,
+                                         length=2))
+        probabilities = [model.predict({key: v.features[key]}, verbose=0)["probabilities"].mean(axis=0)
+                         for v in videos]
+        return np.stack(probabilities), np.array([v.label for v in videos])
+
+    spatial_scores, labels = train_scores(spatial, "spatial", "rgb")
+    temporal_scores, _ = train_scores(temporal, "temporal", "flow")
+    by_hand = LinearSVC(C=1.0, multi_class="ovr", random_state=0, max_iter=10_000).fit(
+        svm_features(spatial_scores, temporal_scores), labels)
+    np.testing.assert_allclose(saved["coef"], by_hand.coef_, rtol=1e-4, atol=1e-6)
+
+
 def test_multitask_head_is_picked_by_the_records_dataset(records, tmp_path):
     model = temporal_model(suffix="_toy")
     result = evaluate_models({"Temporal": model}, records, str(tmp_path), num_frames=2, crops=2,
@@ -110,7 +137,7 @@ def test_multitask_head_is_picked_by_the_records_dataset(records, tmp_path):
 def test_rows_on_the_embedded_benchmark_carry_ceiling_share_and_recall_by_cue(tmp_path):
     names = [name for name, _ in classes_of("ucf101")]
     records = write_record_dir(tmp_path / "records", [2] * len(names), dataset="ucf101", class_names=names,
-                               disjoint=True)
+                               disjoint=True, cue_table=cue_table("ucf101"))
     rng = np.random.default_rng(0)
     spatial = probe_model("rgb", 3, rng.normal(0, 0.05, (3, len(names))))
     temporal = probe_model("flow", 4, rng.normal(0, 1.0, (4, len(names))))

@@ -234,6 +234,16 @@ def saved_model_cli_run(path: str, signature: str, inputs: dict[str, np.ndarray]
     return {f[:-len(".npy")]: np.load(out / f, allow_pickle=True) for f in os.listdir(out)}
 
 
+def test_saved_model_cli_runs_serving_default_of_every_kind(exported, tmp_path):
+    """TensorFlow's own tool, not our loader, runs each kind's export (one subprocess a kind)."""
+    path, model, prep = exported
+    batch = inputs_for(prep, rows=2, seed=7)
+    got = saved_model_cli_run(path, "serving_default", batch, tmp_path)
+    expected = model({k: v.astype(np.float32) for k, v in batch.items()})
+    scores_key = export.ServingSignatures(model, prep).scores_key
+    np.testing.assert_allclose(got["probabilities"], expected[scores_key], rtol=1e-5, atol=1e-6)
+
+
 def test_saved_model_cli_runs_every_signature_of_a_fused_export(tmp_path):
     model, prep = CASES["late_fusion"]()
     path = export.export_model(model, prep, str(tmp_path / "models"), "two_stream")

@@ -1,5 +1,6 @@
 """The house rules, read from the source (no imports run): no import cycle inside tfx_models (imports
-inside functions included), no private name used across modules, and nothing imports `serving`.
+inside functions included), no private name used across modules, nothing imports `serving`, and
+tfx_models never imports beam_pipelines.
 
 tfx_models/registry.py and tfx_models/config/ are leaves; kinds register themselves and the
 factory imports them (docs/adding_a_model_family.md). serving/ is a consumer at the top.
@@ -125,6 +126,15 @@ def test_nothing_imports_serving():
     offences = [f"{path}: imports {target}" for name, path, tree in trees if name.split(".")[0] != "serving"
                 for target, _ in imports(tree, modules) if target.split(".")[0] == "serving"]
     assert not offences, "serving is a consumer at the top; nothing imports it:\n" + "\n".join(offences)
+
+
+def test_tfx_models_never_imports_beam_pipelines():
+    """Layers point down: what evaluation needs of the benchmark travels in dataset_info.json."""
+    trees = parsed(*PROJECT)
+    modules = {name for name, _, _ in trees}
+    offences = [f"{path}: imports {target}" for name, path, tree in trees if name.split(".")[0] == "tfx_models"
+                for target, _ in imports(tree, modules) if target.split(".")[0] == "beam_pipelines"]
+    assert not offences, "tfx_models never imports beam_pipelines:\n" + "\n".join(offences)
 
 
 def test_config_and_registry_are_leaves():

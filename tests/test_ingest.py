@@ -8,10 +8,10 @@ import shutil
 
 import apache_beam as beam
 import cv2
+import google_crc32c
 import numpy as np
 import pytest
 import tensorflow as tf
-from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -143,29 +143,6 @@ def test_reused_estimator_gives_the_same_flow_as_a_fresh_one(algorithm):
     np.testing.assert_array_equal(used(*pair(2)), FlowEstimator(algorithm)(*pair(2)))
 
 
-class PretendRemoteFileSystem(LocalFileSystem):
-    """Local files under a URL scheme, standing in for gs:// (no network here)."""
-
-    PREFIX = "pretendremote://"
-
-    @classmethod
-    def scheme(cls):
-        return "pretendremote"
-
-    def open(self, path, *args, **kwargs):
-        return super().open(path[len(self.PREFIX):], *args, **kwargs)
-
-
-def test_remote_paths_are_read_through_beam_filesystems(tmp_path):
-    clip = write_clip(str(tmp_path / "far.avi"))
-    video = ingest_video(entry(PretendRemoteFileSystem.PREFIX + clip), CONFIG, FlowEstimator("dis_fast"))
-    record, frames = video.record, video.frames
-    assert frames == 6 and decode_record(record).path == PretendRemoteFileSystem.PREFIX + clip
-    with pytest.raises(IngestFailure) as caught:
-        ingest_video(entry(PretendRemoteFileSystem.PREFIX + str(tmp_path / "gone.avi")), CONFIG, None)
-    assert caught.value.stage == "read" and "gone.avi" in caught.value.reason
-
-
 def test_each_bad_input_names_its_stage_and_reason(dataset):
     estimator = FlowEstimator("dis_fast")
     for path, (stage, words) in dataset["bad"].items():
@@ -294,19 +271,20 @@ def test_rerun_with_fewer_shards_removes_the_stale_ones(dataset, tmp_path):
     assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")) == [
         "test-00000-of-00001.tfrecord", "train-00000-of-00001.tfrecord"]
     assert summary["shards"]["train"] == ["train-00000-of-00001.tfrecord"]
-    assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp-")]
+    assert sorted(read_dataset_info(str(tmp_path))["shards"]) == summary["shards"]["test"] + summary["shards"]["train"]
 
 
-def test_lost_inputs_fail_the_job_before_any_shard_is_published(dataset, tmp_path):
+def test_lost_inputs_fail_the_job_and_nothing_is_published(dataset, tmp_path):
     good = dataset["good"][:2]
+    write_dataset_info(str(tmp_path), {"dataset": "older", "classes": ["C"], "flow": {}})  # an older run's
     with pytest.raises(Exception, match="some videos were lost"):
         with beam.Pipeline(options=pipeline_options(IN_MEMORY)) as pipeline:
             ingested = pipeline | beam.Create(good) | IngestVideos(CONFIG)
             # Claim one more input than was fed in: the finaliser must refuse to publish.
-            _ = ingested | WriteIngestOutputs(str(tmp_path), CONFIG, 3, {}, "crash")
-    with pytest.raises(FileNotFoundError):
-        list_shards(str(tmp_path), "train")
-    assert os.listdir(tmp_path / ".tmp-crash")  # written shards stay under the temp name only
+            _ = ingested | WriteIngestOutputs(str(tmp_path), CONFIG, 3, {})
+    assert os.listdir(tmp_path)  # the shards were written under their names...
+    with pytest.raises(FileNotFoundError, match="dataset_info.json: missing"):
+        read_dataset_info(str(tmp_path))  # ...but the commit marker is gone, so readers refuse the folder
 
 
 def test_config_rejects_bad_values_naming_the_flag():
@@ -320,14 +298,13 @@ def test_config_rejects_bad_values_naming_the_flag():
         IngestConfig(flow="lucas_kanade")
 
 
-def _temp_shards(folder, subsets_indices, num_shards):
+def _written_shards(folder, subsets_indices, num_shards):
     results = []
     for subset, index in subsets_indices:
-        name = shard_name(subset, index, num_shards)
-        temp = f"{folder}/.tmp-t/{name}"
-        records, frames, _ = write_shard(temp, [(f"toy/{subset}{index}", b"record", 6, "")])
-        results.append({"subset": subset, "index": index, "temp": temp, "final": f"{folder}/{name}",
-                        "records": records, "frames": frames, "bytes": os.path.getsize(temp)})
+        final = f"{folder}/{shard_name(subset, index, num_shards)}"
+        written = write_shard(final, [(f"toy/{subset}{index}", b"record", 6, "")])
+        results.append({"subset": subset, "index": index, "final": final, "records": written.records,
+                        "frames": written.frames, "bytes": written.bytes, "crc32c": written.crc32c})
     return results
 
 
@@ -336,12 +313,12 @@ def _temp_shards(folder, subsets_indices, num_shards):
     ([("train", 0), ("train", 1), ("train", 1), ("test", 0), ("test", 1)], r"repeated or out of range \[1\]"),
 ])
 def test_finalize_refuses_shard_results_that_are_not_one_n_of_n_set(tmp_path, indices, words):
-    shards = _temp_shards(str(tmp_path), indices, 2)
+    shards = _written_shards(str(tmp_path), indices, 2)
     info = {"num_shards": 2, "dataset": "toy", "classes": ["C"], "flow": {}}
     write_dataset_info(str(tmp_path), {**info, "counts": {"train": 9, "test": 9}})  # an older run's
     with pytest.raises(RuntimeError, match=words):
-        finalize_outputs(str(tmp_path), f"{tmp_path}/.tmp-t", shards, [], len(shards), info)
-    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")]
+        finalize_outputs(str(tmp_path), shards, [], len(shards), info)
+    assert not os.path.exists(tmp_path / "dataset_info.json")  # no commit marker: nothing published
 
 
 def test_readers_refuse_a_shard_set_with_a_missing_extra_or_changed_shard(ingested, tmp_path):
@@ -351,6 +328,8 @@ def test_readers_refuse_a_shard_set_with_a_missing_extra_or_changed_shard(ingest
     info = read_dataset_info(str(copy))
     assert info["shards"]["train-00000-of-00002.tfrecord"]["bytes"] == os.path.getsize(
         copy / "train-00000-of-00002.tfrecord")
+    data = (copy / "train-00000-of-00002.tfrecord").read_bytes()
+    assert info["shards"]["train-00000-of-00002.tfrecord"]["crc32c"] == f"{google_crc32c.value(data):08x}"
     verify_published(str(copy), info)  # as published: complete
 
     os.rename(copy / "train-00001-of-00002.tfrecord", tmp_path / "aside")
@@ -375,7 +354,8 @@ def test_a_shard_mixes_the_classes_its_ids_name(tmp_path):
     that shuffles 64 records at a time must see most classes in any 64 in a row."""
     ids = [f"v_Class{c}_g{g:02d}_c{k:02d}" for c in range(10) for g in range(5) for k in range(4)]
     path = str(tmp_path / "train-00000-of-00001.tfrecord")
-    assert write_shard(path, [(i, i.encode(), 1, "") for i in ids]) == (200, 200, [])
+    written = write_shard(path, [(i, i.encode(), 1, "") for i in ids])
+    assert (written.records, written.frames, written.partial, written.bytes) == (200, 200, [], os.path.getsize(path))
     order = [r.numpy().decode() for r in tf.data.TFRecordDataset(path)]
     assert sorted(order) == sorted(ids)
     classes = [i.split("_")[1] for i in order]

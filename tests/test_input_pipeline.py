@@ -13,7 +13,8 @@ from tfx_models.data.test_clips import record_test_inputs
 
 
 def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=24, backward=True,
-                     shards=2, brightness=None, seed=0, labels=None, disjoint=False, class_names=None):
+                     shards=2, brightness=None, seed=0, labels=None, disjoint=False, class_names=None,
+                     cue_table=None):
     """Records of len(counts) classes: class c has counts[c] videos, frames whose channel c
     is bright and flow of about (2*(c-1), c-1) pixels. The train and test subsets hold the
     same records, or (disjoint=True) different videos with their own ids and pixels."""
@@ -53,7 +54,7 @@ def write_record_dir(path, counts, *, dataset="toy", frames=6, height=20, width=
         "dataset": dataset, "classes": names,
         "counts": {"train": sum(counts), "test": sum(counts)},
         "flow": {"algorithm": "dis_fast", "bound": 20.0, "bidirectional": backward, "jpeg_quality": 90},
-        "size": height})
+        "size": height, **({"cue_table": cue_table} if cue_table else {})})
     return path
 
 

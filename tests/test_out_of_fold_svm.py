@@ -3,6 +3,7 @@ evaluate fits a second SVM on training scores from runs that did not see those v
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -56,6 +57,39 @@ def test_cross_fitting_config_names_the_key():
         config_lib.override(config_lib.ExperimentConfig(name="x"), ["data.folds=2", "data.holdout_fold=2"])
 
 
+def constant_model(key: str, channels: int, favourite: int) -> keras.Model:
+    """Scores every input alike, softmax(3 * one_hot(favourite)): its scores say which model ran."""
+    inputs = keras.Input((32, 32, channels), name=key)
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    logits = keras.layers.Dense(len(CLASSES), kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(3.0 * np.eye(len(CLASSES))[favourite]),
+                                name="logits")(pooled)
+    return keras.Model({key: inputs}, {"logits": logits, "probabilities": keras.layers.Softmax()(logits)})
+
+
+def test_out_of_fold_scores_come_from_the_run_that_held_each_video_out(records):
+    """Fold k's videos are scored by the runs trained without fold k, never by one that trained on them."""
+    def fold_model(key, channels, fold, favourite):
+        entry = evaluate.eval_model(f"{key}{fold}", constant_model(key, channels, favourite), {}, "tiny", CLASSES)
+        return evaluate.FoldModel(entry, folds=2, fold=fold)
+
+    # The spatial run holding out fold k favours class k; the temporal one class k + 2.
+    fold_models = [fold_model("rgb", 3, k, k) for k in (0, 1)] + [fold_model("flow", 4, k, k + 2) for k in (0, 1)]
+    pair = (fold_models[0].entry, fold_models[2].entry)
+    ids, labels, (spatial, temporal) = evaluate.out_of_fold_scores(fold_models, pair, records, num_frames=2,
+                                                                   crops=1, batch_size=8)
+    assert sorted(ids) == sorted(f"tiny/train_{name}_{v}.avi" for name in CLASSES for v in range(2))
+
+    def softmax(logits):
+        e = np.exp(logits - logits.max())
+        return e / e.sum()
+
+    folds = [fold_by_hand(f"g{label}", 2) for label in labels]  # group_of_class: video of class c is in g{c}
+    assert set(folds) == {0, 1}
+    np.testing.assert_allclose(spatial, [softmax(3.0 * np.eye(len(CLASSES))[k]) for k in folds], atol=1e-6)
+    np.testing.assert_allclose(temporal, [softmax(3.0 * np.eye(len(CLASSES))[k + 2]) for k in folds], atol=1e-6)
+
+
 def _run(tmp_path, records, stream, name, extra=()):
     config = config_lib.override(config_lib.ExperimentConfig(name=name), [
         f"data.stream={stream}", f"data.records={records}", *SMALL, *extra])
@@ -90,3 +124,6 @@ def test_evaluate_fits_an_svm_on_out_of_fold_scores(records, tmp_path):
     # Every training video scored once, by the runs of the fold that held its group out.
     assert infos["out of fold"]["train_videos"] == infos["training"]["train_videos"] == 2 * len(CLASSES)
     assert infos["out of fold"]["folds"] == 2
+    # Both SVMs were fit on the training videos, none of the test videos.
+    train_ids = sorted(f"tiny/train_{name}_{v}.avi" for name in CLASSES for v in range(2))
+    assert sorted(infos["out of fold"]["train_ids"]) == sorted(infos["training"]["train_ids"]) == train_ids

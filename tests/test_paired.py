@@ -45,3 +45,25 @@ def test_verdicts():
     assert verdict(result(-0.02, 0.02), "a ~ b") == HOLDS
     assert verdict(result(0.04, 0.09), "a ~ b") == CONTRADICTED
     assert verdict(result(-0.02, 0.05), "a ~ b") == UNRESOLVED
+
+
+def test_a_not_worse_claim_is_contradicted_only_when_a_is_clearly_worse():
+    """'a >= b' (several findings): contradicted when the whole interval is below zero, beyond the margin,
+    and McNemar's test is significant."""
+    def result(low, high, p=0.01):
+        return PairedComparison(100, 0.5, 0.5, (low + high) / 2, low, high, 0, 0, p)
+
+    assert verdict(result(-0.08, -0.04), "a >= b") == CONTRADICTED
+    assert verdict(result(-0.05, -0.001), "a >= b") == CONTRADICTED
+    assert verdict(result(-0.08, -0.04, p=0.06), "a >= b") == UNRESOLVED  # not significant
+    assert verdict(result(-0.08, 0.01), "a >= b") == UNRESOLVED  # the interval reaches zero
+    assert verdict(result(-0.025, -0.01), "a >= b") == HOLDS  # worse, but by less than the margin (3 points)
+    assert verdict(result(-0.04, -0.01), "a >= b", margin=0.05) == HOLDS
+
+    # End to end: b right on all 100 videos, a on 70: 30 discordant videos, all b's.
+    b = np.ones(100, bool)
+    a = np.arange(100) >= 30
+    worse = compare(a, b)
+    assert (worse.only_a, worse.only_b) == (0, 30) and worse.high < 0 and worse.mcnemar_p < 1e-8
+    assert verdict(worse, "a >= b") == CONTRADICTED
+    assert verdict(compare(b, a), "a >= b") == HOLDS

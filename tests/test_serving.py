@@ -318,6 +318,10 @@ def test_rest_error_codes(served):
     cases = [
         ("/v1/models/nope:predict", {"inputs": {"flow": x}}, 404, "model 'nope' is not served"),
         ("/v1/models/temporal/versions/3:predict", {"inputs": {"flow": x}}, 404, "Specific(temporal, 3)"),
+        ("/v1/models/temporal/versions/-1:predict", {"inputs": {"flow": x}}, 400,
+         "version must be a non-negative integer, got '-1'"),
+        ("/v1/models/temporal/versions/one:predict", {"inputs": {"flow": x}}, 400,
+         "version must be a non-negative integer, got 'one'"),
         ("/v1/models/temporal:predict", {"inputs": {"rgb": x}}, 400, "unknown inputs ['rgb']"),
         ("/v1/models/temporal:predict", {"inputs": {}}, 400, "missing: ['flow']"),
         ("/v1/models/temporal:predict", {"inputs": {"flow": [[["a"]]]}}, 400, "expected numbers"),
@@ -336,6 +340,8 @@ def test_rest_error_codes(served):
     assert status == 400 and "not JSON" in reply["error"]
     status, reply = rest(server, "/v1/models/nope")
     assert status == 404
+    status, reply = rest(server, "/v1/models/temporal/versions/-1")  # GET (model status) too
+    assert status == 400 and "version must be a non-negative integer, got '-1'" in reply["error"]
 
 
 def test_rest_range_rows_and_decoded_size(served):

@@ -14,7 +14,7 @@ import pytest
 from beam_pipelines.datasets import load_entries
 from beam_pipelines.synth import FLOW_BOUND, layout, render_clip
 from beam_pipelines.synth.__main__ import main
-from beam_pipelines.synth.classes import CLASSES, classes_of
+from beam_pipelines.synth.classes import CLASSES, CUE_CLASSES, classes_of
 from media.video import read_video
 
 SEED = 7
@@ -296,8 +296,9 @@ def test_benchmark_json_pictures_and_class_table(tiny, capsys):
     assert sheet.shape[0] == 64 * len(CLASSES)
     assert len([f for f in os.listdir(os.path.join(tiny, "pictures")) if f.startswith("flow_")]) == 5
     assert main(["--classes"]) == 0
-    table = capsys.readouterr().out.strip().splitlines()
-    assert len(table) == 2 + len(CLASSES) and all(line.startswith("|") for line in table)
+    benchmark, wherewhen = (t.splitlines() for t in capsys.readouterr().out.strip().split("\n\n"))
+    assert len(benchmark) == 2 + len(CLASSES) and all(line.startswith("|") for line in benchmark)
+    assert len(wherewhen) == 2 + len(CUE_CLASSES) and all(line.startswith("|") for line in wherewhen)
 
 
 def _tree(root):
@@ -349,3 +350,73 @@ def test_same_seed_and_profile_give_byte_identical_files_on_one_cpu_or_several(t
                 for dataset in info["datasets"].values():
                     dataset["root"] = None
         assert first == second, name
+
+
+def _moving_steps(clip):
+    """Per flow step: (object pixels moving relative to the camera, mean |relative u|, mean |relative v|)."""
+    rows = []
+    for flow in clip.flow:
+        relative = flow.reshape(-1, 2) - np.median(flow.reshape(-1, 2), axis=0)
+        # Objects ride with the camera: a still one has no flow on screen while the background pans.
+        moving = (np.linalg.norm(relative, axis=1) > 0.3) & (np.linalg.norm(flow.reshape(-1, 2), axis=1) > 0.3)
+        rows.append((moving.sum(), *np.abs(relative[moving]).mean(0)) if moving.sum() else (0, 0.0, 0.0))
+    return np.array(rows)
+
+
+def test_where_clips_move_the_named_texture_and_hold_the_other_still():
+    from beam_pipelines.synth.classes import KITS
+
+    for name, mover, still in (("AppleBounces", "apple", "lemon"), ("LemonSpins", "lemon", "apple")):
+        clip = render_clip(name, SEED, profile="wherewhen_tiny", dataset="wherewhen", photometric=False, length=12)
+        # Objects ride with the camera: the still one has no flow on screen, the background pans.
+        relative = clip.flow[0] - np.median(clip.flow[0].reshape(-1, 2), axis=0)
+        moving = (np.linalg.norm(relative, axis=-1) > 0.3) & (np.linalg.norm(clip.flow[0], axis=-1) > 0.3)
+        colours = clip.frames[0][moving].astype(float).mean(0)
+        near = {kit: np.abs(colours - np.mean(KITS[kit].colors, axis=0)).sum() for kit in (mover, still)}
+        assert near[mover] < near[still], (name, colours)
+
+
+def test_when_clips_do_one_motion_pause_then_the_other():
+    for name, first in (("SwingThenBounce", "u"), ("BounceThenSwing", "v")):
+        steps = _moving_steps(render_clip(name, SEED, profile="wherewhen_tiny", dataset="wherewhen",
+                                          photometric=False))
+        # A swing slows to a stop at each turn: bridge gaps of up to 4 steps (pauses shrink by 4).
+        moving = np.convolve(steps[:, 0] > 10, np.ones(5), "same") > 0
+        runs = np.split(np.arange(len(moving)), np.flatnonzero(np.diff(moving.astype(int))) + 1)
+        segments = [r for r in runs if moving[r[0]]]
+        pauses = [len(r) for r in runs if not moving[r[0]]]
+        assert len(segments) == 2 and len(pauses) == 3 and min(pauses) >= 6, (name, pauses)
+        u, v = steps[segments[0], 1].mean(), steps[segments[0], 2].mean()
+        assert (u > v) == (first == "u"), (name, u, v)
+
+
+def test_wherewhen_profiles_and_cue_table():
+    from beam_pipelines.synth.classes import cue_table
+    from beam_pipelines.synth.render import PROFILES
+
+    jobs = layout.plan(PROFILES["wherewhen"])
+    assert {job.dataset for job in jobs} == {"wherewhen"} and len(jobs) == 8 * 750
+    per_class_test = [sum(j.fold == 1 and j.name == cls.ucf_name for j in jobs) for cls in CUE_CLASSES]
+    assert per_class_test == [250] * 8  # 500 test videos per compared pair in each split
+    assert {job.dataset for job in layout.plan(PROFILES["tiny"])} == {"ucf101", "hmdb51"}
+    table = cue_table("wherewhen")["classes"]
+    assert table["AppleBounces"]["variants"][0]["objects"] == [{"kit": "apple", "motions": ["bounce"]},
+                                                               {"kit": "lemon", "motions": []}]
+    assert table["BounceThenSwing"]["variants"][0]["objects"] == [{"kit": "ball", "motions": ["bounce", "swing"]}]
+    assert table["BounceThenSwing"]["gap"] == [10, 14] and table["AppleBounces"]["gap"] is None
+    assert cue_table("ucf101")["classes"]["TossApple"]["cue_group"] == "appearance only"
+
+
+def test_the_rendered_cue_table_reaches_dataset_info(tiny):
+    import argparse
+
+    from beam_pipelines.ingest import read_cue_table
+    from beam_pipelines.ingest_transforms import IngestConfig, dataset_info
+    from beam_pipelines.synth.classes import cue_table
+
+    table = read_cue_table(argparse.Namespace(root=os.path.join(tiny, "ucf101"), manifest=None))
+    assert table == cue_table("ucf101")
+    assert read_cue_table(argparse.Namespace(root=None, manifest=os.path.join(tiny, "multiview", "manifest.csv"))) \
+        == cue_table("multiview")
+    info = dataset_info(IngestConfig(), "ucf101", "ucf101", 1, list(table["classes"]), table)
+    assert info["cue_table"] == table and "cue_table" not in dataset_info(IngestConfig(), "x", "csv", 1, ["a"])

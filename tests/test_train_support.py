@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -52,6 +53,17 @@ def write_shards(record_dir: str, subset: str, serialized: list[bytes], shards: 
         with tf.io.TFRecordWriter(os.path.join(record_dir, shard_name(subset, s, shards))) as w:
             for record in serialized[s::shards]:
                 w.write(record)
+
+
+def free_ports(count: int) -> list[int]:
+    """Loopback ports free now, for a TF_CONFIG cluster of `count` tasks."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
 
 
 def dataset_info(dataset: str, num_classes: int) -> dict:

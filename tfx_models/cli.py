@@ -42,16 +42,23 @@ def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def run(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
-    """main(argv) with a user's mistake printed as `error: ...` (status 2) unless --debug."""
+def run(main: Callable[[list[str] | None], object], argv: list[str] | None = None) -> int:
+    """main(argv) with a user's mistake printed as `error: ...` (status 2) unless --debug.
+
+    An int main returns is the exit status; anything else (a benchmark's or table's results) means 0.
+    """
     args = sys.argv[1:] if argv is None else argv
     if DEBUG in args:
-        return main(argv) or 0
+        return exit_status(main(argv))
     try:
-        return main(argv) or 0
+        return exit_status(main(argv))
     except USER_ERRORS as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
+
+
+def exit_status(result: object) -> int:
+    return result if isinstance(result, int) else 0
 
 
 def one_line(error: BaseException) -> str:

@@ -11,7 +11,7 @@ import sys
 from tfx_models import cli, config as config_lib, kinds
 from tfx_models.training import divergence
 from tfx_models.training.loop import train
-from tfx_models.training.strategies import is_chief, make_strategy, split_cpu
+from tfx_models.training.strategies import EXIT_LOST_WORKER, LostWorkerError, is_chief, make_strategy, split_cpu
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,9 +44,14 @@ def main(argv=None) -> int:
     except divergence.DivergenceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    except LostWorkerError as e:  # an orchestrator reruns every worker on this status
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return EXIT_LOST_WORKER
     if is_chief(strategy):
+        skipped = (f", {summary['skipped_records']} damaged training records skipped"
+                   if summary.get("skipped_records") else "")
         print(f"done: step {summary['step']}, "
-              f"{summary.get('mean_examples_per_second', 0.0):.1f} examples/s", flush=True)
+              f"{summary.get('mean_examples_per_second', 0.0):.1f} examples/s{skipped}", flush=True)
     return 0
 
 

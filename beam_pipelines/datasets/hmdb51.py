@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 
-import tensorflow as tf
-
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.datasets.errors import DatasetError
-from beam_pipelines.datasets.indexfile import check_split, join, numbered_lines
+from beam_pipelines.datasets.indexfile import check_split, numbered_lines
+from beam_pipelines.storage import BEAM, join
 
 DATASET = "hmdb51"
 SPLIT_FOLDER = "testTrainMulti_7030_splits"
@@ -25,11 +24,10 @@ SUBSETS = {"1": "train", "2": "test"}
 
 def class_names(root: str) -> list[str]:
     folder = join(root, SPLIT_FOLDER)
-    if not tf.io.gfile.isdir(folder):
-        raise DatasetError(folder, "split folder does not exist")
-    names = {match.group(1) for match in map(SPLIT_FILE.match, tf.io.gfile.listdir(folder)) if match}
+    files = BEAM.glob(join(folder, "*_test_split?.txt"))
+    names = {match.group(1) for match in (SPLIT_FILE.match(path.rsplit("/", 1)[-1]) for path in files) if match}
     if not names:
-        raise DatasetError(folder, "no <class>_test_split<N>.txt files (empty dataset)")
+        raise DatasetError(folder, "no <class>_test_split<N>.txt files (a missing folder or an empty dataset)")
     return sorted(names)
 
 
@@ -39,7 +37,7 @@ def load(root: str, split: int = 1) -> list[VideoEntry]:
     entries = []
     for label, name in enumerate(names):
         path = join(root, SPLIT_FOLDER, f"{name}_test_split{split}.txt")
-        if not tf.io.gfile.exists(path):
+        if not BEAM.exists(path):
             raise DatasetError(path, f"missing split file for class {name!r}")
         seen = set()
         for number, line in numbered_lines(path):

@@ -3,38 +3,20 @@
 The published UCF-101 and HMDB-51 lists carry CRLF endings, trailing spaces,
 blank lines at the end and, for HMDB, file names in a legacy encoding. Every
 reader goes through these helpers so the quirks are handled once. Files are
-read with tf.io.gfile so that a gs:// root works on Dataflow workers.
+read through Beam's FileSystems (beam_pipelines.storage), so a gs:// or s3:// root
+works on the launcher and on workers alike.
 """
 from __future__ import annotations
 
-import os
-import posixpath
-
-import tensorflow as tf
-
 from beam_pipelines.datasets.errors import DatasetError
-
-
-def is_remote(path: str) -> bool:
-    return "://" in path
-
-
-def join(root: str, *parts: str) -> str:
-    """Join with '/' for URLs and os.path for local folders (made absolute)."""
-    if is_remote(root):
-        return posixpath.join(root, *parts)
-    return os.path.abspath(os.path.join(root, *parts))
-
-
-def dirname(path: str) -> str:
-    return posixpath.dirname(path) if is_remote(path) else os.path.dirname(os.path.abspath(path))
+from beam_pipelines.storage import BEAM
 
 
 def read_text(path: str) -> str:
     """Whole file as text; UTF-8 when it decodes, else Latin-1 (old HMDB names)."""
-    if not tf.io.gfile.exists(path):
+    if not BEAM.exists(path):
         raise DatasetError(path, "file does not exist")
-    with tf.io.gfile.GFile(path, "rb") as handle:
+    with BEAM.open(path) as handle:
         data = handle.read()
     try:
         text = data.decode("utf-8")

@@ -12,7 +12,8 @@ import posixpath
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.datasets.errors import DatasetError
-from beam_pipelines.datasets.indexfile import dirname, is_remote, join, read_text
+from beam_pipelines.datasets.indexfile import read_text
+from beam_pipelines.storage import dirname, is_remote, join
 
 REQUIRED = ("path", "label")
 OPTIONAL = ("split", "group", "view")

@@ -11,7 +11,8 @@ import re
 
 from beam_pipelines.datasets.entry import VideoEntry
 from beam_pipelines.datasets.errors import DatasetError
-from beam_pipelines.datasets.indexfile import check_split, join, numbered_lines
+from beam_pipelines.datasets.indexfile import check_split, numbered_lines
+from beam_pipelines.storage import join
 
 DATASET = "ucf101"
 VIDEO_FOLDER = "UCF-101"

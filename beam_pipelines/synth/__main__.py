@@ -3,6 +3,7 @@
     python -m beam_pipelines.synth --out out/synth --seed 0 --profile small [--multiview]
     python -m beam_pipelines.synth --out out/synth --profile small --pretrain 40   # only <out>/pretrain/
     python -m beam_pipelines.synth --classes     # the class table as markdown
+    python -m beam_pipelines.synth --ceilings    # every model family's ceiling on every set
 """
 from __future__ import annotations
 
@@ -10,10 +11,22 @@ import argparse
 import json
 import os
 
-from beam_pipelines.synth.classes import markdown_table
+from beam_pipelines.synth.classes import classes_of, cue_markdown_table, cue_table, markdown_table
 from beam_pipelines.synth.generate import generate
 from beam_pipelines.synth.pretrain import generate_pretrain
 from beam_pipelines.synth.render import PROFILES
+from media import ceilings
+
+
+def ceilings_markdown() -> str:
+    """Each family's ceiling (media.ceilings.FAMILIES) on each set, equal test videos per class, and
+    on the "wherewhen" set's where and when classes alone."""
+    tables = {name: cue_table(name) for name in ("ucf101", "hmdb51", "wherewhen")}
+    for group in ("where", "when"):
+        whole = tables["wherewhen"]
+        tables[f"{group} classes"] = {**whole, "classes": {name: entry for name, entry in whole["classes"].items()
+                                                           if entry["cue_group"] == group}}
+    return ceilings.markdown(tables)
 
 
 def main(argv=None) -> int:
@@ -31,10 +44,17 @@ def main(argv=None) -> int:
                              "none a benchmark object, into <out>/pretrain/ (pretrain.csv, pretrain.json)")
     parser.add_argument("--pretrain_clips", type=int, default=8, help="clips per pre-training class (default 8)")
     parser.add_argument("--processes", type=int, default=2, help="rendering processes (default 2)")
-    parser.add_argument("--classes", action="store_true", help="print the class table (markdown) and exit")
+    parser.add_argument("--classes", action="store_true", help="print the class tables (markdown) and exit")
+    parser.add_argument("--ceilings", action="store_true",
+                        help="print every model family's ceiling on every set (markdown) and exit")
     args = parser.parse_args(argv)
     if args.classes:
         print(markdown_table())
+        print()
+        print(cue_markdown_table())
+        return 0
+    if args.ceilings:
+        print(ceilings_markdown())
         return 0
     if not args.out:
         parser.error("--out is required (unless --classes)")

@@ -1,4 +1,4 @@
-"""Render the whole benchmark to disk: videos, index files, ground truth, pictures.
+"""Render the whole benchmark to disk: videos, index files, ground truth, pictures, cue tables.
 
 Clips are rendered by a process pool; every clip's randomness comes from its
 own seed (seed, dataset, class, group, clip), so the output does not depend on
@@ -15,12 +15,14 @@ import cv2
 import numpy as np
 
 from beam_pipelines.synth import layout, pictures
-from beam_pipelines.synth.classes import CLASSES, classes_of
+from beam_pipelines.synth.classes import CLASSES, CUE_CLASSES, classes_of, cue_table
 from beam_pipelines.synth.render import FLOW_BOUND, PROFILES, find_class, render_clip
+from media.ceilings import CUE_TABLE_FILE
 from media.video import write_video
 
 VIDEO_QUALITY = 4
 FLOW_PICTURE_CLASSES = ("SwingBall", "BounceBall", "SpinBall", "ApproachBall", "RecedeBall")
+CUE_FLOW_PICTURE_CLASSES = ("AppleBounces", "LemonBounces", "SwingThenBounce", "BounceThenSwing")
 
 
 def groundtruth_path(out: str, job: layout.ClipJob) -> str:
@@ -60,15 +62,16 @@ def render_job(args: tuple[str, int, str, layout.ClipJob]) -> dict:
 def _pictures(out: str, seed: int, profile: str) -> None:
     folder = os.path.join(out, "pictures")
     os.makedirs(folder, exist_ok=True)
+    cue_set = "wherewhen" in PROFILES[profile].datasets
     rows = []
-    for cls in CLASSES:
-        dataset = "ucf101" if cls.ucf_name else "hmdb51"
+    for cls in CUE_CLASSES if cue_set else CLASSES:
+        dataset = "wherewhen" if cue_set else "ucf101" if cls.ucf_name else "hmdb51"
         name = cls.ucf_name or cls.hmdb_name
         clip = render_clip(name, seed, profile=profile, dataset=dataset)
         rows.append((name, (cls.kit, clip.motion, cls.stream.split(" ")[0]), clip.frames))
     pictures.save_png(os.path.join(folder, "contact_sheet.png"), pictures.contact_sheet(rows))
-    for name in FLOW_PICTURE_CLASSES:
-        clip = render_clip(name, seed, profile=profile)
+    for name in CUE_FLOW_PICTURE_CLASSES if cue_set else FLOW_PICTURE_CLASSES:
+        clip = render_clip(name, seed, profile=profile, dataset="wherewhen" if cue_set else "ucf101")
         strip = pictures.flow_strip(clip.frames, clip.flow, clip.valid, FLOW_BOUND / 2)
         pictures.save_png(os.path.join(folder, f"flow_v_{name}_g01_c01.png"), strip)
 
@@ -79,18 +82,23 @@ def generate(out: str, seed: int = 0, profile: str = "small", multiview: bool = 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
     spec = PROFILES[profile]
+    if multiview and "ucf101" not in spec.datasets:
+        raise ValueError(f"--multiview re-renders the UCF-like set, which profile {profile!r} has not")
     jobs = layout.plan(spec, multiview)
     start = time.perf_counter()
     stats = render_all(render_job, [(out, seed, profile, job) for job in jobs], processes)
     render_seconds = time.perf_counter() - start
 
-    datasets = sorted({job.dataset for job in jobs}, key=("ucf101", "hmdb51", "multiview").index)
+    datasets = sorted({job.dataset for job in jobs}, key=("ucf101", "hmdb51", "multiview", "wherewhen").index)
     summary = {}
     for dataset in datasets:
         own = [job for job in jobs if job.dataset == dataset]
         root = os.path.join(out, dataset)
         {"ucf101": layout.write_ucf_lists, "hmdb51": layout.write_hmdb_splits,
-         "multiview": layout.write_manifest}[dataset](root, own)
+         "multiview": layout.write_manifest,
+         "wherewhen": lambda folder, clips: layout.write_ucf_lists(folder, clips, "wherewhen")}[dataset](root, own)
+        with open(os.path.join(root, CUE_TABLE_FILE), "w", encoding="utf-8") as handle:
+            json.dump(cue_table(dataset), handle, indent=1, sort_keys=True)
         own_stats = [s for job, s in zip(jobs, stats) if job.dataset == dataset]
         codec, fps = layout.CODECS[dataset]
         summary[dataset] = {

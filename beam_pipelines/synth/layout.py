@@ -5,7 +5,8 @@ with ucf101/ucfTrainTestlist/ (classInd, trainlist0N, testlist0N; CRLF like the
 originals). HMDB-like: hmdb51/<class>/<title>_<class>_<tags>_<n>.avi (H.264 in
 AVI, 30 fps) with hmdb51/testTrainMulti_7030_splits/<class>_test_splitN.txt
 ("<file> 1|2 " lines). Multi-view: multiview/<Class>/..._view{0,1}.mp4 and
-multiview/manifest.csv. Groups are cut into three folds in order (like UCF's
+multiview/manifest.csv. The "wherewhen" set (its own profiles) is laid out like
+the UCF-like one under wherewhen/. Groups are cut into three folds in order (like UCF's
 groups 1-7, 8-14, 15-21); split N tests fold N, so a group never straddles
 train and test and every group is tested exactly once.
 """
@@ -19,7 +20,8 @@ from beam_pipelines.synth.classes import classes_of
 from beam_pipelines.synth.render import Profile
 
 SPLITS = (1, 2, 3)
-CODECS = {"ucf101": ("mpeg4", 25.0), "hmdb51": ("libx264", 30.0), "multiview": ("libx264", 25.0)}
+CODECS = {"ucf101": ("mpeg4", 25.0), "hmdb51": ("libx264", 30.0), "multiview": ("libx264", 25.0),
+          "wherewhen": ("mpeg4", 25.0)}
 # HMDB-like source titles: real HMDB names carry movie titles with punctuation.
 TITLES = ("Bob's_Backyard_(2009)", "#7_Park_Day", "Rock&Roll!_Tricks", "Summer+Fun-Clip", "O'Neil_Home_Video",
           "[HD]_Garden_Play", "Ballgame_@_Noon", "Kids,_Balls_and_More", "Uncle_Joe's_Cam_#2")
@@ -57,7 +59,7 @@ def hmdb_file_name(name: str, group: int, clip: int) -> str:
 
 
 def _path(dataset: str, name: str, group: int, clip: int, view: int) -> str:
-    if dataset == "ucf101":
+    if dataset in ("ucf101", "wherewhen"):
         return f"UCF-101/{name}/v_{name}_g{group:02d}_c{clip:02d}.avi"
     if dataset == "hmdb51":
         return f"{name}/{hmdb_file_name(name, group, clip)}"
@@ -66,7 +68,7 @@ def _path(dataset: str, name: str, group: int, clip: int, view: int) -> str:
 
 def plan(profile: Profile, multiview: bool = False) -> list[ClipJob]:
     """Every clip to render, in a fixed order."""
-    datasets = ("ucf101", "hmdb51") + (("multiview",) if multiview else ())
+    datasets = profile.datasets + (("multiview",) if multiview else ())
     jobs = []
     for dataset in datasets:
         for label, (name, _) in enumerate(classes_of(dataset)):
@@ -84,10 +86,10 @@ def _write_lines(path: str, lines: list[str], ending: str) -> None:
         handle.write("".join(line + ending for line in lines))
 
 
-def write_ucf_lists(root: str, jobs: list[ClipJob]) -> None:
+def write_ucf_lists(root: str, jobs: list[ClipJob], dataset: str = "ucf101") -> None:
     """classInd.txt, trainlist0N.txt and testlist0N.txt with CRLF endings, like the originals."""
     folder = os.path.join(root, "ucfTrainTestlist")
-    names = [name for name, _ in classes_of("ucf101")]
+    names = [name for name, _ in classes_of(dataset)]
     _write_lines(os.path.join(folder, "classInd.txt"), [f"{i} {name}" for i, name in enumerate(names, 1)], "\r\n")
     for split in SPLITS:
         relative = [(job, job.path.split("/", 1)[1]) for job in jobs]

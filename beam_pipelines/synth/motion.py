@@ -17,6 +17,8 @@ from beam_pipelines.synth.classes import MIXED_MOTIONS, MOTIONS
 
 
 MAX_SPIN = 0.35  # radians per frame
+# Not a class's motion: every parameter frozen at a random point (the still object of a "where" class).
+STILL = "still"
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,19 @@ def draw_motion(motion: str, rng: np.random.Generator) -> str:
 
 
 def trajectory(motion: str, length: int, size: tuple[int, int], radius: float,
-               rng: np.random.Generator) -> Trajectory:
-    if motion not in MOTIONS:
+               rng: np.random.Generator, clocks: dict[str, np.ndarray] | None = None,
+               spread: tuple[float, float] = (0.15, 0.1)) -> Trajectory:
+    """`clocks`: frames each of swing/bounce/spin has advanced by frame t (default: the motion's
+    clock is t), so one object can do one motion, pause, then another. `spread`: the half-range
+    of the base position (x, y) as fractions of the frame."""
+    if motion not in MOTIONS + (STILL,):
         raise ValueError(f"unknown motion {motion!r}; choose from {MOTIONS}")
     height, width = size
     unit = speed_unit(width)
     t = np.arange(length, dtype=np.float64)
     middle = (length - 1) / 2
-    base = np.array([rng.uniform(-0.15, 0.15) * width, rng.uniform(-0.1, 0.1) * height])
+    clocks = {motion: t} if clocks is None else clocks
+    base = np.array([rng.uniform(-spread[0], spread[0]) * width, rng.uniform(-spread[1], spread[1]) * height])
     turn = 2 * np.pi
     swing_amp, swing_speed, swing_phase = rng.uniform(0.12, 0.2) * width, rng.uniform(4, 8) * unit, rng.uniform(0, turn)
     bounce_amp, bounce_speed, bounce_phase = (rng.uniform(0.1, 0.16) * height, rng.uniform(4, 8) * unit,
@@ -68,7 +75,7 @@ def trajectory(motion: str, length: int, size: tuple[int, int], radius: float,
     log_scale = mean_log + rate * clock
 
     def moving(name: str, speed: float) -> np.ndarray:
-        return t * speed if motion == name else np.zeros(length)
+        return clocks[name] * speed if name in clocks else np.zeros(length)
 
     x = base[0] + swing_amp * np.sin(swing_phase + moving("swing", swing_speed / swing_amp))
     bounce = np.abs(np.sin(bounce_phase + moving("bounce", bounce_speed / (2 * bounce_amp))))

@@ -46,7 +46,7 @@ PATTERNS = ("sectors", "checker")
 LENGTHS = (12, 16)  # inclusive range of frames per clip
 TEST_EVERY = 4
 CODEC, FPS = "mpeg4", 25.0
-PLAN_STREAM = 201  # appended to a clip's keys for its length and motion (render uses 1, 2 and 101)
+PLAN_STREAM = 201  # appended to a clip's keys for its length and motion (render uses 1, 2, 101 and 102)
 MAX_DRAWS = 10_000
 # (dark, light, accent) RGB palettes used by this set only: snow, dusk, shallow water, brick, night.
 EXTRA_SCENES = (

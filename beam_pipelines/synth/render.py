@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from beam_pipelines.synth import textures
-from beam_pipelines.synth.classes import CLASSES, KITS, Kit, SynthClass
-from beam_pipelines.synth.motion import draw_motion, speed_unit, trajectory
+from beam_pipelines.synth.classes import ALL_CLASSES, KITS, WHEN_GAP, WHEN_SEGMENT, Kit, SynthClass
+from beam_pipelines.synth.motion import STILL, Trajectory, draw_motion, speed_unit, trajectory
 
 # Flows are quantised from [-bound, bound] downstream; every motion stays inside.
 FLOW_BOUND = 20.0
@@ -30,7 +30,7 @@ MAX_SCALE = float(np.exp(1.0))
 # Seeds are derived from (seed, dataset code, class, group, clip[, view]) so
 # clips can be rendered in any order or process. The multi-view set reuses the
 # UCF-like clips, so its view 0 is the same moment as the ucf101 clip.
-DATASET_CODES = {"ucf101": 1, "hmdb51": 2, "multiview": 1}
+DATASET_CODES = {"ucf101": 1, "hmdb51": 2, "multiview": 1, "wherewhen": 4}  # 3: pretrain.PRETRAIN_CODE
 OCCLUDER_PROBABILITY = 0.4
 # View 1's camera: tilt (radians, either sign) and focal length (x image width) of the
 # perspective, and its RGB gains. Drawn from their own seed stream, so view 0 (and the
@@ -39,6 +39,11 @@ VIEW1_TILT = (0.52, 0.70)
 VIEW1_FOCAL = 1.0
 VIEW1_GAINS = (1.2, 0.95, 0.72)
 VIEW1_STREAM = 101
+# "Where" and "when" clips draw their second object and their timing from this stream, so the
+# clip stream's draws keep the order every class shares.
+CUE_STREAM = 102
+# "Where" clips: the two objects sit this far (x frame width) either side of the centre.
+WHERE_OFFSET = 0.25
 PURE = 0.99  # alpha above this (or below 1 - this) counts as one layer only
 
 
@@ -46,9 +51,10 @@ PURE = 0.99  # alpha above this (or below 1 - this) counts as one layer only
 class Profile:
     name: str
     size: tuple[int, int]      # (height, width), both even for yuv420p
-    lengths: tuple[int, int]   # inclusive range of frames per clip
+    lengths: tuple[int, int]   # inclusive range of frames per clip ("when" clips: set by their timing)
     groups: int                # groups per class, a multiple of 3 (folds)
     clips_per_group: int
+    datasets: tuple[str, ...] = ("ucf101", "hmdb51")
 
 
 PROFILES = {
@@ -58,6 +64,12 @@ PROFILES = {
     # The small profile's clips, but 27 groups of 7 (UCF-101 has 25 groups of 4-7): a split
     # tests 63 videos a class (630 UCF-like, 504 HMDB-like), enough to tell 1-3 point effects.
     "results": Profile("results", (112, 144), (24, 36), 27, 7),
+    # The "wherewhen" set (classes.CUE_CLASSES). "When" clips run 43-67 frames (three pauses and two
+    # motions), "where" clips as long. wherewhen: 10 groups of 25 clips per fold, so a split tests
+    # 250 videos a class, 500 a compared pair (8 classes, 6,000 videos in all).
+    "wherewhen_tiny": Profile("wherewhen_tiny", (64, 80), (43, 67), 3, 1, ("wherewhen",)),
+    "wherewhen_small": Profile("wherewhen_small", (112, 144), (43, 67), 9, 2, ("wherewhen",)),
+    "wherewhen": Profile("wherewhen", (112, 144), (43, 67), 30, 25, ("wherewhen",)),
 }
 
 
@@ -70,7 +82,7 @@ class RenderedClip:
 
 
 def find_class(name: str) -> SynthClass:
-    for cls in CLASSES:
+    for cls in ALL_CLASSES:
         if name in (cls.ucf_name, cls.hmdb_name):
             return cls
     raise ValueError(f"unknown synthetic class {name!r}")
@@ -109,17 +121,44 @@ def _remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], border: int) 
     return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=border, borderValue=0)
 
 
-def _layer_of(alpha_object: np.ndarray, alpha_occluder: np.ndarray) -> np.ndarray:
-    """Top layer per pixel: 0 background, 1 object, 2 occluder."""
-    return np.where(alpha_occluder > 0.5, 2, np.where(alpha_object > 0.5, 1, 0)).astype(np.uint8)
+def _layer_of(alpha_objects: np.ndarray, alpha_occluder: np.ndarray) -> np.ndarray:
+    """Top layer per pixel: 0 background, k + 1 object k (later objects in front), K + 1 occluder."""
+    top = np.zeros(alpha_occluder.shape, np.int64)
+    for k, alpha in enumerate(alpha_objects):
+        top = np.where(alpha > 0.5, k + 1, top)
+    return np.where(alpha_occluder > 0.5, len(alpha_objects) + 1, top).astype(np.uint8)
 
 
-def _pure(layer: np.ndarray, alpha_object: np.ndarray, alpha_occluder: np.ndarray) -> np.ndarray:
+def _pure(layer: np.ndarray, alpha_objects: np.ndarray, alpha_occluder: np.ndarray) -> np.ndarray:
     """True where only the top layer contributes to the pixel."""
-    clear_occ = alpha_occluder < 1 - PURE
-    return np.select([layer == 2, layer == 1],
-                     [alpha_occluder > PURE, clear_occ & (alpha_object > PURE)],
-                     clear_occ & (alpha_object < 1 - PURE))
+    count = len(alpha_objects)
+    clear = [alpha_occluder < 1 - PURE]  # clear[j]: nothing from object count - j on up covers it
+    for alpha in alpha_objects[::-1]:
+        clear.append(clear[-1] & (alpha < 1 - PURE))
+    objects = [clear[count - 1 - k] & (alpha_objects[k] > PURE) for k in range(count)]
+    return np.select([layer == count + 1] + [layer == k + 1 for k in range(count)],
+                     [alpha_occluder > PURE] + objects, clear[-1])
+
+
+def when_clocks(first: str, then: str, rng: np.random.Generator) -> tuple[int, dict[str, np.ndarray]]:
+    """(frames, clocks) of a "when" clip: pause, `first`, pause, `then`, pause, every pause
+    WHEN_GAP flow steps long; a motion's clock advances one per flow step it moves."""
+    gaps = rng.integers(WHEN_GAP[0], WHEN_GAP[1] + 1, 3)
+    moves = rng.integers(WHEN_SEGMENT[0], WHEN_SEGMENT[1] + 1, 2)
+    steps = np.concatenate([np.zeros(gaps[0]), np.ones(moves[0]), np.zeros(gaps[1]), 2 * np.ones(moves[1]),
+                            np.zeros(gaps[2])])
+    clocks = {motion: np.concatenate([[0.0], np.cumsum(steps == k + 1)]) for k, motion in enumerate((first, then))}
+    return len(steps) + 1, clocks
+
+
+def where_paths(path: Trajectory, frames: int, size: tuple[int, int], radius: float,
+                rng: np.random.Generator) -> list[Trajectory]:
+    """[moving, still] object paths of a "where" clip: the still one frozen at a random point of the
+    same kind of trajectory and as large as the moving one, each on a side drawn at random."""
+    still = trajectory(STILL, frames, size, radius, rng, spread=(0.04, 0.1))
+    side = rng.choice([-1.0, 1.0]) * WHERE_OFFSET * size[1]
+    return [Trajectory(path.position + (side, 0), path.log_scale, path.angle),
+            Trajectory(still.position - (side, 0), path.log_scale, still.angle)]
 
 
 def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: str = "small",
@@ -133,20 +172,24 @@ def render_clip(name: str, seed: int, group: int = 1, clip: int = 1, profile: st
     cls = find_class(name)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    keys = (seed, DATASET_CODES[dataset], CLASSES.index(cls), group)
+    keys = (seed, DATASET_CODES[dataset], ALL_CLASSES.index(cls), group)
     return render_kit_clip(KITS[cls.kit], cls.motion, keys, clip, profile, view=view, photometric=photometric,
-                           size=size, length=length)
+                           size=size, length=length, still_kit=KITS[cls.still_kit] if cls.still_kit else None,
+                           then=cls.then)
 
 
 def render_kit_clip(kit: Kit, motion: str, keys: tuple[int, ...], clip: int = 1, profile: str = "small",
                     view: int = 0, photometric: bool = True, size: tuple[int, int] | None = None,
-                    length: int | None = None, scenes: tuple = textures.SCENES) -> RenderedClip:
+                    length: int | None = None, scenes: tuple = textures.SCENES, still_kit: Kit | None = None,
+                    then: str | None = None) -> RenderedClip:
     """Render one clip of any kit and motion (one of MOTIONS or "mixed").
 
     `keys` seed the group (actor, scene); `clip` and `view` extend them for the
     clip's own draws, so a set of clips shares no randomness with another set
     whose keys differ (the benchmark's are (seed, dataset code, class, group)).
-    `scenes` is the pool of scene palettes the group draws from.
+    `scenes` is the pool of scene palettes the group draws from. `still_kit`: a
+    second, still object of that kit ("where"); `then`: the motion done after
+    `motion` and a pause ("when"; the clip's length is then set by its timing).
     """
     if view not in (0, 1):
         raise ValueError(f"view must be 0 or 1, got {view}")
@@ -166,13 +209,24 @@ def render_kit_clip(kit: Kit, motion: str, keys: tuple[int, ...], clip: int = 1,
     scene = textures.background(group_rng, canvas_shape, scenes[int(group_rng.integers(len(scenes)))])
     radius = group_rng.uniform(0.10, 0.13) * min(height, width)
     sprite_radius = radius * MAX_SCALE
-    sprites = textures.sprite_pyramid(kit, group_rng, sprite_radius)
-    sprite_center = (sprites[0].shape[1] - 1) / 2
+    pyramids = [textures.sprite_pyramid(kit, group_rng, sprite_radius)]
+    if still_kit is not None:
+        pyramids.append(textures.sprite_pyramid(still_kit, group_rng, sprite_radius))
+    sprite_center = (pyramids[0][0].shape[1] - 1) / 2
 
     # The clip: length, motion, camera, viewpoint, lighting, occluder.
     frames_count = length or int(clip_rng.integers(spec.lengths[0], spec.lengths[1] + 1))
+    cue_rng = np.random.default_rng(np.random.SeedSequence(keys + [clip, CUE_STREAM]))
+    clocks = None
+    if then is not None:
+        frames_count, clocks = when_clocks(motion, then, cue_rng)
     motion = draw_motion(motion, clip_rng)
-    path = trajectory(motion, frames_count, (height, width), radius, clip_rng)
+    path = trajectory(motion, frames_count, (height, width), radius, clip_rng, clocks=clocks,
+                      spread=(0.04, 0.1) if still_kit is not None else (0.15, 0.1))
+    objects = [(pyramids[0], path)]  # (sprite pyramid, path), back to front
+    if still_kit is not None:
+        objects = list(zip(pyramids, where_paths(path, frames_count, (height, width), radius, cue_rng)))
+        objects = objects[::-1] if cue_rng.random() < 0.5 else objects
     unit = speed_unit(width)
     pan_angle, pan_speed = clip_rng.uniform(0, 2 * np.pi), clip_rng.uniform(0.5, 2.5) * unit
     shake_amp, shake_periods, shake_phases = (clip_rng.uniform(0, 1) * unit, clip_rng.uniform(6, 12, 2),
@@ -201,23 +255,26 @@ def render_kit_clip(kit: Kit, motion: str, keys: tuple[int, ...], clip: int = 1,
     screen_center = ((width - 1) / 2, (height - 1) / 2)
     world_from_screen = [_translate(*camera[i]) @ _linear(view_linear) @ tilt
                          @ _translate(-screen_center[0], -screen_center[1]) for i in t]
-    scale = radius * np.exp(path.log_scale) / sprite_radius
-    world_from_sprite = [_translate(*(tracked[i] + path.position[i])) @ _linear(_rotation(path.angle[i]) * scale[i])
-                         @ _translate(-sprite_center, -sprite_center) for i in t]
+    scales = [radius * np.exp(path.log_scale) / sprite_radius for _, path in objects]
+    world_from_sprite = [[_translate(*(tracked[i] + path.position[i])) @ _linear(_rotation(path.angle[i]) * scale[i])
+                          @ _translate(-sprite_center, -sprite_center) for i in t]
+                         for (_, path), scale in zip(objects, scales)]
 
     grid = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
     images = np.empty((frames_count, height, width, 3), np.float32)
-    alpha_object = np.empty((frames_count, height, width), np.float32)
+    alpha_object = np.empty((len(objects), frames_count, height, width), np.float32)
     alpha_occluder = np.zeros((frames_count, height, width), np.float32)
     for i in t:
         world = _apply(world_from_screen[i], grid)
         image = _remap(scene, world, cv2.BORDER_REFLECT_101)
-        level = int(np.clip(np.floor(np.log2(view_zoom / scale[i] if view else 1 / scale[i])), 0, len(sprites) - 1))
-        sprite_maps = _apply(np.diag([0.5 ** level, 0.5 ** level, 1]) @ np.linalg.inv(world_from_sprite[i])
-                             @ world_from_screen[i], grid)
-        layer = _remap(sprites[level], sprite_maps, cv2.BORDER_CONSTANT)
-        image = image * (1 - layer[..., 3:]) + layer[..., :3]
-        alpha_object[i] = layer[..., 3]
+        for k, ((sprites, _), scale) in enumerate(zip(objects, scales)):
+            level = int(np.clip(np.floor(np.log2(view_zoom / scale[i] if view else 1 / scale[i])), 0,
+                                len(sprites) - 1))
+            sprite_maps = _apply(np.diag([0.5 ** level, 0.5 ** level, 1]) @ np.linalg.inv(world_from_sprite[k][i])
+                                 @ world_from_screen[i], grid)
+            layer = _remap(sprites[level], sprite_maps, cv2.BORDER_CONSTANT)
+            image = image * (1 - layer[..., 3:]) + layer[..., :3]
+            alpha_object[k, i] = layer[..., 3]
         if occluder is not None:
             layer = _remap(occluder, world, cv2.BORDER_CONSTANT)
             image = image * (1 - layer[..., 3:]) + layer[..., :3]
@@ -230,16 +287,17 @@ def render_kit_clip(kit: Kit, motion: str, keys: tuple[int, ...], clip: int = 1,
     for i in t[:-1]:
         screen_next = np.linalg.inv(world_from_screen[i + 1])
         static = _apply(screen_next @ world_from_screen[i], grid)
-        moving = _apply(screen_next @ world_from_sprite[i + 1] @ np.linalg.inv(world_from_sprite[i])
-                        @ world_from_screen[i], grid)
-        layer = _layer_of(alpha_object[i], alpha_occluder[i])
-        to_x = np.where(layer == 1, moving[0], static[0])
-        to_y = np.where(layer == 1, moving[1], static[1])
+        layer = _layer_of(alpha_object[:, i], alpha_occluder[i])
+        to_x, to_y = static
+        for k, sprite in enumerate(world_from_sprite):
+            moving = _apply(screen_next @ sprite[i + 1] @ np.linalg.inv(sprite[i]) @ world_from_screen[i], grid)
+            to_x = np.where(layer == k + 1, moving[0], to_x)
+            to_y = np.where(layer == k + 1, moving[1], to_y)
         flow[i, ..., 0], flow[i, ..., 1] = to_x - x, to_y - y
-        after_object = _remap(alpha_object[i + 1], (to_x, to_y), cv2.BORDER_CONSTANT)
+        after_object = np.stack([_remap(alpha[i + 1], (to_x, to_y), cv2.BORDER_CONSTANT) for alpha in alpha_object])
         after_occluder = _remap(alpha_occluder[i + 1], (to_x, to_y), cv2.BORDER_CONSTANT)
         inside = (to_x >= 0) & (to_x <= width - 1) & (to_y >= 0) & (to_y <= height - 1)
-        valid[i] = (_pure(layer, alpha_object[i], alpha_occluder[i]) & inside
+        valid[i] = (_pure(layer, alpha_object[:, i], alpha_occluder[i]) & inside
                     & (_layer_of(after_object, after_occluder) == layer)
                     & _pure(layer, after_object, after_occluder))
 
@@ -250,4 +308,4 @@ def render_kit_clip(kit: Kit, motion: str, keys: tuple[int, ...], clip: int = 1,
         images = images * (light[:, None, None, None] * tint)
         images += noise_rng.normal(0, noise_sigma, images.shape).astype(np.float32)
     frames = np.clip(np.rint(images), 0, 255).astype(np.uint8)
-    return RenderedClip(frames, flow, valid, motion)
+    return RenderedClip(frames, flow, valid, motion if then is None else f"{motion}, then {then}")

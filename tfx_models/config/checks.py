@@ -41,6 +41,8 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
               "model.flow_scale": m.flow_scale, "data.snippets": d.snippets})
     if not 0.0 <= m.dropout < 1.0:
         raise ValueError(f"config model.dropout={m.dropout!r}: must be in [0, 1)")
+    if not 0.0 <= d.max_corrupt_share < 1.0:
+        raise ValueError(f"config data.max_corrupt_share={d.max_corrupt_share!r}: must be in [0, 1)")
     if t.weight_decay < 0:
         raise ValueError(f"config train.weight_decay={t.weight_decay!r}: must be >= 0")
     if any(not 0.0 < f < 1.0 for f in t.lr_drops) or list(t.lr_drops) != sorted(t.lr_drops):

@@ -123,7 +123,12 @@ def closest_keys(key: str) -> str:
 def load_experiment(path: str) -> ExperimentConfig:
     """An experiment file: a .py with a module-level CONFIG, or a .json dict."""
     if path.endswith(".json"):
-        with open(path) as f:
+        # A run's config.json sits in its run dir, which may be on any path tf.io.gfile knows.
+        import tensorflow as tf  # only here: importing the config leaf need not start TensorFlow
+
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(f"{path}: no such experiment file")
+        with tf.io.gfile.GFile(path) as f:
             return from_dict(json.load(f), path)
     if not path.endswith(".py"):
         raise ValueError(f"{path}: experiment files are .py (defining CONFIG) or .json")

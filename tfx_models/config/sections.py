@@ -48,6 +48,15 @@ class DataConfig:
     # Decode every training video once and hold its frames in memory (uint8) rather than
     # decoding a sample's JPEGs each time it is drawn: for training sets that fit in RAM.
     cache_decoded: bool = False
+    # Start-of-run checks of the record sets (tfx_models.data.damage): sizes against
+    # dataset_info.json always; verify=True also reads every shard (CRC32C and record framing).
+    verify: bool = False
+    # Skip damaged training records instead of stopping. Off by default: a training set that
+    # silently shrinks changes results. On, every training shard is read once at the start so
+    # the records lost are counted (a reader cannot resync after a bad record: the rest of its
+    # shard is lost), and the run stops if they exceed max_corrupt_share of the training set.
+    skip_corrupt: bool = False
+    max_corrupt_share: float = 0.01
 
 
 @dataclass

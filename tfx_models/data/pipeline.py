@@ -182,19 +182,21 @@ def _source_samples(record_dir: str, task: int, streams: tuple[str, ...], *, cro
                     input_context: tf.distribute.InputContext | None,
                     holdout: tuple[int, int] | None = None,
                     label_map: tuple[int, ...] | None = None,
-                    cache_decoded: bool = False) -> tf.data.Dataset:
+                    cache_decoded: bool = False, readable: dict[str, int] | None = None) -> tf.data.Dataset:
     info = check_source(record_dir, "temporal" if "temporal" in streams else "spatial", bidirectional)
     num_classes = len(info["classes"])
     files = list_shards(record_dir, "train")
     deterministic = seed is not None
-    shards = tf.data.Dataset.from_tensor_slices(files)
+    # A damaged shard is read up to its damage (tfx_models.data.damage.census); -1 reads it all.
+    shards = tf.data.Dataset.from_tensor_slices(
+        (files, tf.constant([(readable or {}).get(f, -1) for f in files], tf.int64)))
     pipelines = input_context.num_input_pipelines if input_context else 1
     split_files = pipelines > 1 and len(files) >= pipelines
     if split_files:
         shards = shards.shard(pipelines, input_context.input_pipeline_id)
     if not cache_decoded:
         shards = shards.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
-    records = shards.interleave(tf.data.TFRecordDataset,
+    records = shards.interleave(lambda file, count: tf.data.TFRecordDataset(file).take(count),
                                 cycle_length=min(len(files), MAX_PARALLEL_SHARDS),
                                 num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if pipelines > 1 and not split_files:
@@ -246,7 +248,7 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
                   bidirectional: bool = False, mean_subtraction: bool = True, flip: bool = True,
                   color_jitter: bool = True, snippets: int = 1, snippet_stride: tuple[int, int] = (5, 15),
                   seed: int | None = None, holdout: tuple[int, int] | None = None,
-                  cache_decoded: bool = False,
+                  cache_decoded: bool = False, readable: dict[str, int] | None = None,
                   input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
     """Infinite class-balanced batches (features, {"label", "task"}) from one or more tasks.
 
@@ -259,6 +261,7 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
     out the records whose group is in that fold (tfx_models.data.folds). cache_decoded: decode
     each training video's frames once and keep them in memory (uint8: frames and flow of the
     demo's 120 videos take 286 MB) instead of decoding a sample's JPEGs each time it is drawn.
+    readable: {shard path: records to read} for damaged shards skipped by data.skip_corrupt.
     """
     streams = (streams,) if isinstance(streams, str) else tuple(streams)
     for stream in streams:
@@ -277,7 +280,7 @@ def train_dataset(sources: list[tuple], streams: str | tuple[str, ...], *, batch
             color_jitter=color_jitter, snippets=snippets, snippet_stride=tuple(snippet_stride),
             seed=None if seed is None else seed + 7919 * position, input_context=input_context,
             holdout=holdout, label_map=tuple(label_map[0]) if label_map else None,
-            cache_decoded=cache_decoded))
+            cache_decoded=cache_decoded, readable=readable))
     if len(per_source) == 1:
         samples = per_source[0]
     else:

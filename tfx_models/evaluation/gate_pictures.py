@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 
 import matplotlib
 
@@ -23,6 +22,7 @@ matplotlib.use("Agg")  # files only
 import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from media.flow import flow_to_rgb  # noqa: E402
 from media.records import VideoRecord, decode_record  # noqa: E402
@@ -30,6 +30,7 @@ from media.shards import iter_records  # noqa: E402
 from media.stacking import evaluation_batch  # noqa: E402
 from tfx_models import cli, runs  # noqa: E402
 from tfx_models import kinds  # noqa: F401,E402 (registers the kinds runs.load_model_from_run builds)
+from tfx_models.evaluation.metrics import save_png  # noqa: E402
 
 
 def nth_record(records: str, subset: str, index: int) -> VideoRecord:
@@ -98,9 +99,7 @@ def render(record: VideoRecord, inputs: dict, probed: dict, plain: np.ndarray, p
     fig.suptitle(f"{record.id} (true: {record.label_name})    Amplified net: {amplified_class}    "
                  f"{plain_label}: {classes[int(plain.argmax())]}")
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, format="png", dpi=80)
-    plt.close(fig)
+    save_png(fig, path, dpi=80)
 
 
 def run(argv=None) -> int:
@@ -123,7 +122,7 @@ def run(argv=None) -> int:
     spatial_run = args.spatial_run
     if spatial_run is None:
         candidate = (run_info.get("fusion") or {}).get("spatial_run")
-        spatial_run = candidate if candidate and os.path.isdir(candidate) else None
+        spatial_run = candidate if candidate and tf.io.gfile.isdir(candidate) else None
     record = nth_record(records, args.subset, args.index)
     inputs = joint_input(record, run_info, args.clip, args.clips)
     probed = gate_probe(model)(inputs)

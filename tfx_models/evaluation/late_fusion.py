@@ -3,7 +3,8 @@
 Averaging needs no training. The SVM (multi-class linear, one-vs-rest) is
 trained on the training videos' scores, stacked as [spatial; temporal] after
 L2-normalising each stream's score vector, and saved as plain JSON
-(coefficients and intercepts) so loading it runs no pickled code.
+(coefficients and intercepts) so loading it runs no pickled code, through tf.io.gfile so
+it may live on any path TensorFlow knows.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 
 import numpy as np
+import tensorflow as tf
 from sklearn.svm import LinearSVC
 
 SVM_FILE = "svm_fusion.json"
@@ -79,10 +81,10 @@ class SvmFusion:
 
     def save(self, directory: str, info: dict | None = None) -> str:
         """Writes <directory>/svm_fusion.json; `info` records what it fuses (streams, classes)."""
-        os.makedirs(directory, exist_ok=True)
+        tf.io.gfile.makedirs(directory)
         path = os.path.join(directory, SVM_FILE)
         finite = np.isfinite(self.intercept)
-        with open(path, "w") as f:
+        with tf.io.gfile.GFile(path, "w") as f:
             json.dump({"info": info or {}, "num_classes": self.num_classes, "coef": self.coef.tolist(),
                        "intercept": [float(v) if ok else None for v, ok in zip(self.intercept, finite)]},
                       f)
@@ -91,12 +93,11 @@ class SvmFusion:
     @classmethod
     def load(cls, directory: str) -> "SvmFusion":
         path = os.path.join(directory, SVM_FILE)
-        try:
-            with open(path) as f:
-                raw = json.load(f)
-        except FileNotFoundError:
+        if not tf.io.gfile.exists(path):
             raise FileNotFoundError(f"{path}: no saved SVM fusion (run tfx_models.evaluate with both "
-                                    "streams first)") from None
+                                    "streams first)")
+        with tf.io.gfile.GFile(path) as f:
+            raw = json.load(f)
         for key in ("num_classes", "coef", "intercept"):
             if key not in raw:
                 raise ValueError(f"{path}: missing field {key!r}")

@@ -21,7 +21,6 @@ average), while one chosen channel may say nothing about the rest.
 from __future__ import annotations
 
 import argparse
-import os
 
 import matplotlib
 
@@ -29,11 +28,13 @@ matplotlib.use("Agg")  # files only
 import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from media.records import decode_record  # noqa: E402
 from media.shards import iter_records  # noqa: E402
 from tfx_models import cli, runs  # noqa: E402
 from tfx_models import kinds  # noqa: F401,E402 (registers the kinds runs.load_model_from_run builds)
+from tfx_models.evaluation.metrics import save_png  # noqa: E402
 from tfx_models.evaluation.gate_pictures import joint_input  # noqa: E402
 
 COLUMNS = ("frame (centre crop)", "spatial factor x_s", "temporal factor x_t", "product x_s * x_t",
@@ -109,9 +110,7 @@ def figure(rows: list[dict]) -> plt.Figure:
 
 def render(rows: list[dict], path: str) -> None:
     fig = figure(rows)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, format="png", dpi=72)
-    plt.close(fig)
+    save_png(fig, path, dpi=72)
 
 
 def run(argv=None) -> int:
@@ -131,7 +130,7 @@ def run(argv=None) -> int:
     if len(info["tasks"]) != 1:
         raise SystemExit(f"--run {args.run}: multi-task runs ({info['tasks']}) are not drawn")
     spatial_run = args.spatial_run or (info.get("fusion") or {}).get("spatial_run")
-    if not spatial_run or not os.path.isdir(spatial_run):
+    if not spatial_run or not tf.io.gfile.isdir(spatial_run):
         raise SystemExit(f"--spatial_run: the plain spatial run {spatial_run!r} is not there; name one")
     spatial, _ = runs.load_model_from_run(spatial_run)
     probe, scales = fusion_probe(model), product_scales(model)

@@ -1,17 +1,21 @@
 """Video-level metrics of the paper's evaluation: accuracy, mean class accuracy, per-class recall.
 
 Plots follow the paper's appendix: per-class recall as a bar chart and the
-confusion matrix as an image (Figs. 5 and 6).
+confusion matrix as an image (Figs. 5 and 6). Files go through tf.io.gfile, so a
+report can be written to any path TensorFlow knows (local, gs://, ram://).
 """
 from __future__ import annotations
 
+import io
 import json
+import os
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
@@ -63,8 +67,28 @@ def summary(labels, scores: np.ndarray, class_names: list[str]) -> dict:
 
 
 def write_json(path: str, data: dict) -> None:
-    with open(path, "w") as f:
-        json.dump(data, f, indent=2)
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(json.dumps(data, indent=2))
+
+
+def write_npz(path: str, /, **arrays) -> None:
+    """np.savez built in memory: a zip needs a seekable file, which a GFile being written is not."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(buffer.getvalue())
+
+
+def save_png(fig, path: str, dpi: int) -> None:
+    """Renders in memory, then one write: matplotlib can only save to local files by path.
+    Makes the parent folder and closes the figure."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    if os.path.dirname(path):
+        tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(buffer.getvalue())
 
 
 def plot_per_class_recall(recall: np.ndarray, class_names: list[str], path: str, title: str) -> None:
@@ -78,8 +102,7 @@ def plot_per_class_recall(recall: np.ndarray, class_names: list[str], path: str,
     ax.set_xlabel("recall")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: str, title: str) -> None:
@@ -98,5 +121,4 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: str,
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)

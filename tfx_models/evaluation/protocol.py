@@ -27,11 +27,13 @@ from typing import Callable
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from beam_pipelines.synth.ceilings import recall_by_cue, row_ceiling
+from media import ceilings
 from media.shards import read_dataset_info
 from media.stacking import STACKINGS
 from tfx_models import cli, kinds, runs
+from tfx_models.data import damage
 from tfx_models.data.test_clips import record_test_inputs
 from tfx_models.evaluation import late_fusion, metrics
 
@@ -231,9 +233,10 @@ class FoldModel:
 
 
 def out_of_fold_scores(fold_models: list[FoldModel], pair: tuple[EvalModel, EvalModel], record_dir: str, *,
-                       num_frames: int, crops: int, batch_size: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """(labels, [spatial, temporal] scores) of every training video, each scored by the pair's
-    cross-fitted runs that never saw its group."""
+                       num_frames: int, crops: int, batch_size: int
+                       ) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
+    """(video ids, labels, [spatial, temporal] scores) of every training video, each scored by the
+    pair's cross-fitted runs that never saw its group."""
     by_key: dict[tuple[InputConfig, int], FoldModel] = {}
     for f in fold_models:
         if f.entry.inputs in (pair[0].inputs, pair[1].inputs):
@@ -249,7 +252,7 @@ def out_of_fold_scores(fold_models: list[FoldModel], pair: tuple[EvalModel, Eval
     if missing:
         raise ValueError(f"out-of-fold SVM needs a run per stream and fold of {folds}; missing: "
                          + "; ".join(missing))
-    labels, scores, seen = [], ([], []), set()
+    all_ids, labels, scores, seen = [], [], ([], []), set()
     for k in range(folds):
         entries = [replace(by_key[(e.inputs, k)].entry, label=str(i)) for i, e in enumerate(pair)]
         ids, fold_labels, fold_scores = score_videos(entries, record_dir, "train", num_frames=num_frames,
@@ -257,10 +260,11 @@ def out_of_fold_scores(fold_models: list[FoldModel], pair: tuple[EvalModel, Eval
         if seen & set(ids):
             raise RuntimeError(f"{record_dir}: videos {sorted(seen & set(ids))[:3]} fall in two folds")
         seen.update(ids)
+        all_ids.extend(ids)
         labels.append(fold_labels)
         for i in range(2):
             scores[i].append(fold_scores[str(i)])
-    return np.concatenate(labels), [np.concatenate(s) for s in scores]
+    return all_ids, np.concatenate(labels), [np.concatenate(s) for s in scores]
 
 
 def slug(label: str) -> str:
@@ -270,9 +274,11 @@ def slug(label: str) -> str:
 def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str, out_dir: str, *,
                     settings: dict[str, dict], subset: str, num_frames: int, crops: int,
                     batch_size: int, svm: bool, svm_frames: int, svm_crops: int,
-                    svm_c: float, fold_runs: list[tuple[str, keras.Model, dict]] = ()) -> dict[str, dict]:
+                    svm_c: float, fold_runs: list[tuple[str, keras.Model, dict]] = (),
+                    verify: bool = False) -> dict[str, dict]:
     """Scores, fusions and metric files of one split; returns {row label: metrics summary}."""
     info = read_dataset_info(record_dir)
+    damage.check_record_dir(record_dir, info, verify=verify)  # a damaged shard stops it before any scoring
     classes = list(info["classes"])
     entries = [eval_model(label, model, settings.get(label, {}), info["dataset"], classes)
                for label, model in models.items()]
@@ -282,8 +288,9 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
     ids, labels, scores = score_videos(entries, record_dir, subset, num_frames=num_frames,
                                        crops=crops, batch_size=batch_size)
     split_dir = os.path.join(out_dir, slug(split))
-    os.makedirs(split_dir, exist_ok=True)
+    tf.io.gfile.makedirs(split_dir)
     rows = dict(scores)
+    views = {e.label: row_view(e.inputs, settings.get(e.label, {})) for e in entries}
     spatial = [e for e in entries if e.inputs.stream == "spatial"]
     temporal = [e for e in entries if e.inputs.stream == "temporal"]
     if spatial and temporal:
@@ -294,35 +301,37 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
                 crops=svm_crops, batch_size=batch_size)
         for s, t in pairs:
             suffix = "" if len(temporal) == 1 else f" ({t.label})"
+            late_view = ceilings.View(True, True, span=views[t.label].span)  # two streams, never bound
+            views.update({row + suffix: late_view for row in (AVERAGE_ROW, SVM_ROW, SVM_OOF_ROW)})
             rows[AVERAGE_ROW + suffix] = late_fusion.average_scores(scores[s.label], scores[t.label])
             if svm:
                 fusion = late_fusion.SvmFusion.fit(train_scores[s.label], train_scores[t.label],
                                                    train_labels, c=svm_c)
                 fusion.save(os.path.join(split_dir, slug(SVM_ROW + suffix)),
                             info={"spatial": s.label, "temporal": t.label, "classes": classes,
-                                  "record_dir": record_dir, "train_videos": len(train_ids)})
+                                  "record_dir": record_dir, "train_videos": len(train_ids),
+                                  "train_ids": list(train_ids)})
                 rows[SVM_ROW + suffix] = fusion.scores(scores[s.label], scores[t.label])
             if fold_models:
-                oof_labels, (oof_spatial, oof_temporal) = out_of_fold_scores(
+                oof_ids, oof_labels, (oof_spatial, oof_temporal) = out_of_fold_scores(
                     fold_models, (s, t), record_dir, num_frames=svm_frames, crops=svm_crops,
                     batch_size=batch_size)
                 fusion = late_fusion.SvmFusion.fit(oof_spatial, oof_temporal, oof_labels, c=svm_c)
                 fusion.save(os.path.join(split_dir, slug(SVM_OOF_ROW + suffix)),
                             info={"spatial": s.label, "temporal": t.label, "classes": classes,
                                   "record_dir": record_dir, "train_videos": len(oof_labels),
-                                  "scores": "out of fold", "folds": fold_models[0].folds})
+                                  "train_ids": oof_ids, "scores": "out of fold", "folds": fold_models[0].folds})
                 rows[SVM_OOF_ROW + suffix] = fusion.scores(scores[s.label], scores[t.label])
-    np.savez(os.path.join(split_dir, "video_scores.npz"), ids=np.asarray(ids), labels=labels,
-             **{slug(label): value for label, value in rows.items()})
-    seen = {e.label: _seen_streams(e.inputs) for e in entries}
+    metrics.write_npz(os.path.join(split_dir, "video_scores.npz"), ids=np.asarray(ids), labels=labels,
+                      **{slug(label): value for label, value in rows.items()})
+    table = ceilings.table_for(info)  # None off the synthetic benchmark: no ceiling is known
     results = {}
     for label, row_scores in rows.items():
         summary = metrics.summary(labels, row_scores, classes)
-        # Fusion rows see both streams. Off the embedded benchmark no ceiling is known.
-        ceiling = row_ceiling(info["dataset"], classes, seen.get(label, ("spatial", "temporal")), labels)
-        if ceiling is not None:
+        if table is not None:
+            ceiling = ceilings.row_ceiling(table, classes, views[label], labels)
             summary.update(ceiling=ceiling, share_of_ceiling=summary["accuracy"] / ceiling,
-                           recall_by_cue=recall_by_cue(info["dataset"], summary["per_class_recall"]))
+                           recall_by_cue=ceilings.recall_by_cue(table, summary["per_class_recall"]))
         results[label] = summary
         base = os.path.join(split_dir, slug(label))
         metrics.write_json(base + ".json", {"row": label, "split": split, **summary})
@@ -333,9 +342,17 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
     return results
 
 
-def _seen_streams(inputs: InputConfig) -> tuple[str, ...]:
-    """What a model's input shows of the benchmark's cues: a clip of RGB frames shows motion too."""
-    return ("rgb_clip",) if inputs.stream == "spatial" and inputs.snippets > 1 else inputs.streams
+def row_view(inputs: InputConfig, run_info: dict) -> ceilings.View:
+    """What a model sees of the benchmark's cues, for its ceiling: a clip of RGB frames shows motion
+    too; a joint model fused at an fc layer sees the streams unbound (as late fusion does); over T
+    snippets, only a 3D conv orders them (3 at a time), pooling or averaging them does not."""
+    fusion = run_info.get("fusion") or {}
+    ordered = None
+    if inputs.stream == "joint" and inputs.snippets > 1:
+        ordered = 3 if fusion.get("mode", "3d_conv_3d_pool") == "3d_conv_3d_pool" else 1
+    return ceilings.clip_view(inputs.streams, length=inputs.length, snippets=inputs.snippets,
+                              stride=inputs.snippet_stride, bound=not str(fusion.get("layer", "conv5")).startswith("fc"),
+                              ordered_snippets=ordered)
 
 
 def write_report(per_split: dict[str, dict[str, dict]], out_dir: str) -> str:
@@ -379,8 +396,8 @@ def write_report(per_split: dict[str, dict[str, dict]], out_dir: str) -> str:
                 cell(t.get("recall_by_cue", {}).get(g)) for g in groups]
         lines.append("| " + " | ".join(cells) + " |")
     markdown = "\n".join(lines) + "\n"
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "results.md"), "w") as f:
+    tf.io.gfile.makedirs(out_dir)
+    with tf.io.gfile.GFile(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(markdown)
     metrics.write_json(os.path.join(out_dir, "results.json"), {"splits": splits, "rows": table})
     return markdown
@@ -390,7 +407,7 @@ def evaluate_models(models: dict[str, keras.Model], record_dir: str, out_dir: st
                     split: str | None = None, settings: dict[str, dict] | None = None,
                     subset: str = "test", num_frames: int = 25, crops: int = 10,
                     batch_size: int = 50, svm: bool = True, svm_frames: int | None = None,
-                    svm_crops: int | None = None, svm_c: float = 1.0) -> dict:
+                    svm_crops: int | None = None, svm_c: float = 1.0, verify: bool = False) -> dict:
     """Evaluates in-memory models on one record dir; writes results.md/json, PNGs and metric JSON.
 
     models: row label -> Keras model honouring the I/O contract (input 'rgb' or
@@ -402,7 +419,7 @@ def evaluate_models(models: dict[str, keras.Model], record_dir: str, out_dir: st
     rows = _evaluate_split(models, record_dir, split, out_dir, settings=settings or {},
                            subset=subset, num_frames=num_frames, crops=crops,
                            batch_size=batch_size, svm=svm, svm_frames=svm_frames or num_frames,
-                           svm_crops=svm_crops or crops, svm_c=svm_c)
+                           svm_crops=svm_crops or crops, svm_c=svm_c, verify=verify)
     return {"rows": rows, "markdown": write_report({split: rows}, out_dir)}
 
 
@@ -428,7 +445,9 @@ def evaluate_runs(spatial: list[str], temporal: list[str], out_dir: str, *,
         record_dir = records or (run_info.get("records") or [None])[0]
         if not record_dir:
             raise ValueError(f"{run_dir}/run_info.json: no 'records'; pass --records DIR")
-        group = by_dir.setdefault(os.path.realpath(record_dir),
+        # One split per record dir, however its local path is spelled; a URL is taken as written.
+        key = record_dir.rstrip("/") if "://" in record_dir else os.path.realpath(record_dir)
+        group = by_dir.setdefault(key,
                                   {"record_dir": record_dir, "models": {}, "settings": {}, "fold_runs": []})
         if run_dir in fold_run_dirs:
             if not run_info.get("folds"):
@@ -480,6 +499,9 @@ def main(argv=None) -> None:
     parser.add_argument("--svm_crops", type=int, choices=(1, 2, 5, 10),
                         help="crops per frame for SVM features")
     parser.add_argument("--svm_c", type=float, default=1.0, help="SVM regularisation constant C")
+    parser.add_argument("--verify", action="store_true",
+                        help="before scoring, read every shard and check its CRC32C and records against "
+                             "dataset_info.json (sizes are always checked), as data.verify does for training")
     parser.add_argument("--svm_fold_run", action="append", default=[], metavar="RUN",
                         help="cross-fitted spatial or temporal run (data.folds >= 2; one per stream and "
                              "fold): adds SVM fusion on out-of-fold training scores (repeat)")
@@ -493,7 +515,7 @@ def main(argv=None) -> None:
                            subset=args.subset, num_frames=args.num_frames, crops=args.crops,
                            batch_size=args.batch_size, svm=not args.no_svm,
                            svm_frames=args.svm_frames or args.num_frames,
-                           svm_crops=args.svm_crops or args.crops, svm_c=args.svm_c)
+                           svm_crops=args.svm_crops or args.crops, svm_c=args.svm_c, verify=args.verify)
     print(result["markdown"])
     print(f"wrote {args.out}/results.md, results.json and per-split PNG/JSON")
 

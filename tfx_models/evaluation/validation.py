@@ -18,9 +18,11 @@ import json
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from media.shards import read_dataset_info
 from tfx_models import cli, runs
+from tfx_models.data import damage
 from tfx_models.evaluation.protocol import eval_model, score_videos
 from tfx_models.runs import checkpoints
 
@@ -60,6 +62,7 @@ def checkpoint_curve(run_dir: str, *, records: str | None = None, num_frames: in
                          "needs held-out training groups (train with --set data.folds=3)")
     record_dir = records or run_info["records"][0]
     info = read_dataset_info(record_dir)
+    damage.check_record_dir(record_dir, info)
     prefixes = [p for p in reversed(checkpoints.checkpoints_newest_first(runs.checkpoint_dir(run_dir)))
                 if checkpoints.verify(p) is None]
     curve = []
@@ -97,6 +100,6 @@ def main(argv=None) -> None:
     print(f"best step {decision['step']} ({args.metric} {decision[args.metric]:.3f}); "
           + ("stopped improving" if decision["stopped"] else f"still improving: fewer than {args.patience} "
              "checkpoints after the best"))
-    with open(os.path.join(args.run, VALIDATION_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(args.run, VALIDATION_FILE), "w") as f:
         json.dump({"curve": curve, "decision": decision, "num_frames": args.num_frames, "crops": args.crops}, f,
                   indent=1)

@@ -336,12 +336,12 @@ def write_server_configs(base: str, model_root: str | None = None) -> None:
     """models.config listing every model under `base`; batching_parameters.txt unless present.
 
     model_root replaces `base` in the config's paths (e.g. /models inside the
-    tensorflow/serving container).
+    tensorflow/serving container); a local base is written absolute, a URL (gs://) as given.
     """
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
-    root = (model_root or os.path.abspath(base)).rstrip("/")
+    root = (model_root or (base if "://" in base else os.path.abspath(base))).rstrip("/")
     config = model_server_config_pb2.ModelServerConfig()
     for entry in sorted(tf.io.gfile.listdir(base)):
         entry = entry.rstrip("/")

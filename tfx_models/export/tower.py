@@ -16,6 +16,8 @@ import argparse
 import json
 import os
 
+import tensorflow as tf
+
 from tfx_models import cli, runs
 from tfx_models import kinds  # noqa: F401 (registers the kinds runs.load_model_from_run builds)
 
@@ -38,7 +40,8 @@ def save_tower(run_dir: str, out: str) -> dict:
     shape = check_run(run_dir)
     model, run_info = runs.load_model_from_run(run_dir)
     if os.path.dirname(out):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
+        tf.io.gfile.makedirs(os.path.dirname(out))
+    # Keras writes a URL's .weights.h5 to a local temp file and copies it over with tf.io.gfile.
     model.get_layer("tower").save_weights(out)
     return {"out": out, "run": run_dir, "checkpoint": run_info["checkpoint"], **shape,
             "pretrained_on": {task: len(run_info["classes"][task]) for task in run_info["tasks"]}}

@@ -17,15 +17,17 @@ import tensorflow as tf
 
 from media.shards import read_dataset_info
 from tfx_models import config as config_lib, kinds, runs
-from tfx_models.data import extra_classes, pipeline as input_pipeline
+from tfx_models.data import damage, extra_classes, pipeline as input_pipeline
 from tfx_models.losses import LossFn
 from tfx_models.runs import checkpoints as checkpointing
 from tfx_models.training import divergence, precision
-from tfx_models.training.strategies import is_chief, make_strategy, writable_dir
+from tfx_models.training.strategies import (PEER_LOST, LostWorkerError, is_chief, is_multi_worker, lost_peer,
+                                             make_strategy, writable_dir)
 
 
 # Keys a rerun may change without starting a different experiment.
-RESUMABLE_CHANGES = {"data.cache_decoded", "train.steps", "train.log_every", "train.checkpoint_every",
+RESUMABLE_CHANGES = {"data.cache_decoded", "data.verify", "data.skip_corrupt", "data.max_corrupt_share",
+                     "train.steps", "train.log_every", "train.checkpoint_every",
                      "train.keep_checkpoints", "train.learning_rate"}
 
 
@@ -63,6 +65,9 @@ def read_sources(config: config_lib.ExperimentConfig) -> list[dict]:
         raise ValueError("config data.records is empty: give one record dir per task "
                          "(--set data.records=DIR[,DIR2])")
     infos = [read_dataset_info(d) for d in config.data.records]
+    for record_dir, info in [*zip(config.data.records, infos),
+                             *((d, read_dataset_info(d)) for d in config.data.extra_records)]:
+        damage.check_record_dir(record_dir, info, verify=config.data.verify, skip_corrupt=config.data.skip_corrupt)
     names = [i["dataset"] for i in infos]
     if len(set(names)) != len(names):
         raise ValueError(f"config data.records: two record dirs hold the same dataset {names}")
@@ -83,8 +88,9 @@ def _extra_label_maps(config: config_lib.ExperimentConfig, first: dict) -> tuple
     return classes, maps
 
 
-def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
-    """(input_context, seed) -> the input pipeline's infinite training dataset."""
+def pipeline_dataset_fn(config: config_lib.ExperimentConfig, readable: dict[str, int] | None = None):
+    """(input_context, seed) -> the input pipeline's infinite training dataset; `readable` as
+    input_pipeline.train_dataset's (damaged shards skipped by data.skip_corrupt)."""
     d = config.data
     streams = kinds.kind_of(config).streams(config)
 
@@ -100,7 +106,7 @@ def pipeline_dataset_fn(config: config_lib.ExperimentConfig):
             mean_subtraction=d.mean_subtraction, flip=d.flip, color_jitter=d.color_jitter,
             snippets=d.snippets, snippet_stride=tuple(d.snippet_stride), seed=seed,
             holdout=(d.folds, d.holdout_fold) if d.folds else None, cache_decoded=d.cache_decoded,
-            input_context=input_context)
+            readable=readable, input_context=input_context)
     return dataset_fn
 
 
@@ -139,14 +145,18 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
         _check_resumed_config(run_dir, config)
         runs.write_run_files(run_dir, config, runs.make_run_info(config, infos))
     kind = kinds.kind_of(config)
+    skipped = _skip_corrupt(config, run_dir, chief, kind) if config.data.skip_corrupt and dataset_infos is None \
+        else None
     loss_fn = loss_fn or kind.loss(config, tasks)
-    dataset_fn = dataset_fn or (kind.dataset or pipeline_dataset_fn)(config)
+    if dataset_fn is None:
+        readable = {path: shard["readable"] for path, shard in skipped["shards"].items()} if skipped else None
+        dataset_fn = kind.dataset(config) if kind.dataset else pipeline_dataset_fn(config, readable)
 
     ckpt_dir = writable_dir(runs.checkpoint_dir(run_dir), strategy)
     previous_policy = keras.mixed_precision.global_policy().name
-    policy = resolve_precision(config, run_dir, lambda: kind.build(config, num_classes), loss_fn, dataset_fn, chief)
-    keras.mixed_precision.set_global_policy(policy)
     try:
+        keras.mixed_precision.set_global_policy(resolve_precision(
+            config, run_dir, lambda: kind.build(config, num_classes), loss_fn, dataset_fn, chief))
         keras.utils.set_random_seed(t.seed)
         with strategy.scope():
             model = kind.build(config, num_classes)
@@ -174,12 +184,65 @@ def train(config: config_lib.ExperimentConfig, run_dir: str, *, strategy: tf.dis
         if chief:
             print(f"resumed from {restored} at step {start}" if restored else f"starting {config.name} from step 0",
                   flush=True)
-        return model, _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn,
-                            dataset_fn, run_dir, chief)
+        summary = _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, dataset_fn, run_dir,
+                        chief)
+        if skipped is not None:
+            summary["skipped_records"] = skipped["lost"]
+        return model, summary
+    except tf.errors.DataLossError as error:
+        raise damage.DamagedDataError(_damage_met(config, run_dir, error)) from None
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
         if not chief:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
+
+
+def _skip_corrupt(config: config_lib.ExperimentConfig, run_dir: str, chief: bool, kind) -> dict:
+    """data.skip_corrupt: what the damaged training shards lose (tfx_models.data.damage.census), counted
+    before the first step, refused past data.max_corrupt_share, and recorded in run_info."""
+    d = config.data
+    record_dirs = [*d.records, *d.extra_records]
+    found = damage.census(record_dirs, [read_dataset_info(r) for r in record_dirs])
+    damage.check_census(found, d.max_corrupt_share)
+    if found["shards"] and kind.dataset is not None:
+        raise ValueError(f"data.skip_corrupt: kind {config.model.kind} reads its records with its own sampler, "
+                         f"which does not skip damaged records; replace the damaged shards: "
+                         + "; ".join(found["shards"]))
+    if chief:
+        runs.record_in_run_info(run_dir, {"skipped_records": found})
+        if found["lost"]:
+            print(f"skipping {found['lost']} of {found['records']} training records "
+                  f"({100 * found['share']:.1f}%) in {len(found['shards'])} damaged shards (data.skip_corrupt)",
+                  flush=True)
+    return found
+
+
+def _damage_met(config: config_lib.ExperimentConfig, run_dir: str, error: tf.errors.DataLossError) -> str:
+    """One sentence for a damaged record the tf.data iterator met: TensorFlow's message names no
+    shard, so the run's training shards are read again to find it."""
+    record_dirs = [*config.data.records, *config.data.extra_records]
+    tensorflow_says = " ".join(error.message.split())[:200]
+    try:
+        located = damage.locate(record_dirs, "train")
+        where = damage.describe(located) or (f"a damaged record in {', '.join(record_dirs)} that reads whole "
+                                             f"when read again (TensorFlow: {tensorflow_says})")
+    except (OSError, ValueError) as err:
+        located, where = [], f"a damaged record in {', '.join(record_dirs)} (TensorFlow: {tensorflow_says}; {err})"
+    newest = checkpointing.latest_valid_checkpoint(runs.checkpoint_dir(run_dir))
+    resume = (f"newest complete checkpoint: {newest} (step {checkpointing.step_of(newest)})" if newest
+              else "no complete checkpoint yet")
+    hint_dir = located[0].source.rsplit("/", 1)[0] if located else record_dirs[0]
+    return (f"{where}; {resume}; replace the damaged shard ({damage.verify_hint(hint_dir)}) or rerun with "
+            f"--set data.skip_corrupt=true to skip damaged records, resuming from that checkpoint")
+
+
+def _lost_worker(strategy, error: Exception, step: int, run_dir: str) -> str:
+    """The line every surviving worker prints: who was lost, when, and what a rerun resumes from."""
+    newest = checkpointing.latest_valid_checkpoint(runs.checkpoint_dir(run_dir))
+    resume = (f"newest complete checkpoint: {newest} (step {checkpointing.step_of(newest)})" if newest
+              else "no complete checkpoint yet (a rerun starts from step 0)")
+    return (f"lost {lost_peer(strategy, error)} at step {step}; {resume}; "
+            "rerun every worker with the same command to resume from it")
 
 
 def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, dataset_fn, run_dir, chief):
@@ -227,41 +290,46 @@ def _loop(config, model, optimizer, strategy, keeper, step_var, start, loss_fn, 
     windows: list[tuple[int, float]] = []  # (steps, seconds) per log window
     step = start
     last_checkpoint = keeper.latest()
-    while step < t.steps:
-        logs = train_step(iterator)
-        step += 1
-        window_steps += 1
-        values = {}
-        for name, (num, den) in logs.items():
-            num, den = float(num), float(den)
-            values[name] = num / max(den, 1e-9)
-            acc = window.setdefault(name, [0.0, 0.0])
-            acc[0] += num
-            acc[1] += den
-        divergence.check_step(step, values, last_checkpoint)
-        if step % t.log_every == 0 or step == t.steps:
-            elapsed = time.perf_counter() - window_start
-            metrics = _format(window)
-            lr = float(optimizer.learning_rate)
-            metrics.update(learning_rate=lr, steps_per_second=window_steps / elapsed,
-                           examples_per_second=window_steps * global_batch / elapsed)
-            with writer.as_default(step=step):
-                for name, value in metrics.items():
-                    tf.summary.scalar(name, value)
-            if chief:
-                shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()
-                                  if k.startswith(("loss", "accuracy", "distill", "flow_epe", "contrastive", "total_loss",
-                                                   "gradient_norm")))
-                print(f"step {step}/{t.steps}  {shown}  lr {lr:.1e}  "
-                      f"{metrics['examples_per_second']:.1f} examples/s", flush=True)
-            windows.append((window_steps, elapsed))
-            last = metrics
-            window, window_start, window_steps = {}, time.perf_counter(), 0
-        if step % t.checkpoint_every == 0 or step == t.steps:
-            divergence.check_variables(model.weights, f"step {step}, before its checkpoint "
-                                                      f"(newest finite checkpoint: {last_checkpoint})")
-            step_var.assign(step)
-            last_checkpoint = keeper.save(step)
+    try:
+        while step < t.steps:
+            logs = train_step(iterator)
+            step += 1
+            window_steps += 1
+            values = {}
+            for name, (num, den) in logs.items():
+                num, den = float(num), float(den)
+                values[name] = num / max(den, 1e-9)
+                acc = window.setdefault(name, [0.0, 0.0])
+                acc[0] += num
+                acc[1] += den
+            divergence.check_step(step, values, last_checkpoint)
+            if step % t.log_every == 0 or step == t.steps:
+                elapsed = time.perf_counter() - window_start
+                metrics = _format(window)
+                lr = float(optimizer.learning_rate)
+                metrics.update(learning_rate=lr, steps_per_second=window_steps / elapsed,
+                               examples_per_second=window_steps * global_batch / elapsed)
+                with writer.as_default(step=step):
+                    for name, value in metrics.items():
+                        tf.summary.scalar(name, value)
+                if chief:
+                    shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                                      if k.startswith(("loss", "accuracy", "distill", "flow_epe", "contrastive",
+                                                       "total_loss", "gradient_norm")))
+                    print(f"step {step}/{t.steps}  {shown}  lr {lr:.1e}  "
+                          f"{metrics['examples_per_second']:.1f} examples/s", flush=True)
+                windows.append((window_steps, elapsed))
+                last = metrics
+                window, window_start, window_steps = {}, time.perf_counter(), 0
+            if step % t.checkpoint_every == 0 or step == t.steps:
+                divergence.check_variables(model.weights, f"step {step}, before its checkpoint "
+                                                          f"(newest finite checkpoint: {last_checkpoint})")
+                step_var.assign(step)
+                last_checkpoint = keeper.save(step)
+    except PEER_LOST as error:
+        if not is_multi_worker(strategy):
+            raise
+        raise LostWorkerError(_lost_worker(strategy, error, step, run_dir)) from None
     writer.flush()
     if windows:
         total_steps, total_time = (sum(w) for w in zip(*windows))

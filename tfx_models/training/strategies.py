@@ -8,9 +8,17 @@ writes to the real output paths; other workers write to throw-away temp dirs
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import tensorflow as tf
+
+# The exit status of a worker that lost a peer: EX_TEMPFAIL, "try again" (rerun every worker).
+EXIT_LOST_WORKER = 75
+# How TensorFlow reports a multi-worker peer that died or froze (in 2-12 s: docs/training.md).
+PEER_LOST = (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError,
+             tf.errors.DeadlineExceededError)
+_TASK = re.compile(r"/job:(\w+)/replica:\d+/task:(\d+)")
 
 
 def split_cpu(count: int) -> None:
@@ -49,3 +57,35 @@ def writable_dir(real_dir: str, strategy: tf.distribute.Strategy) -> str:
     if is_chief(strategy):
         return real_dir
     return tempfile.mkdtemp(prefix="worker_scratch_")
+
+
+class LostWorkerError(RuntimeError):
+    """A multi-worker run lost a peer; the message is the one line every survivor prints."""
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return bool(resolver is not None and resolver.task_type)
+
+
+def lost_peer(strategy: tf.distribute.Strategy, error: Exception) -> str:
+    """Which peer TensorFlow's error names ('worker 1 (host:port)'), by task or by address; in a
+    two-task cluster the other task; else what the error says."""
+    resolver = strategy.cluster_resolver
+    tasks = {}
+    for job, addresses in resolver.cluster_spec().as_dict().items():
+        items = addresses.items() if isinstance(addresses, dict) else enumerate(addresses)
+        tasks.update({(job, int(index)): address for index, address in items})
+    me = (resolver.task_type, int(resolver.task_id))
+    text = getattr(error, "message", None) or str(error)
+    named = {(job, int(index)) for job, index in _TASK.findall(text)}
+    named |= {task for task, address in tasks.items() if address in text}
+    named.discard(me)
+    if not named and len(tasks) == 2:
+        named = set(tasks) - {me}
+    if len(named) == 1:
+        (job, index), = named
+        return f"{job} {index} ({tasks.get((job, index), 'address unknown')})"
+    if named:
+        return "one of " + ", ".join(f"{job} {index} ({tasks.get((job, index), '?')})" for job, index in sorted(named))
+    return f"a peer (TensorFlow did not say which: {' '.join(text.split())[:200]})"
