@@ -73,7 +73,7 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 # Held-out videos of split 1, plus one empty file to show the dead-letter path.
 $PY - "$OUT" <<'PYEOF'
-import csv, sys
+import csv, os, sys
 from beam_pipelines.datasets import load_entries
 out = sys.argv[1]
 test = [e for e in load_entries("ucf101", 1, root=f"{out}/synth/ucf101") if e.subset == "test"]
@@ -81,7 +81,8 @@ open(f"{out}/empty.avi", "w").close()
 with open(f"{out}/predict_manifest.csv", "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["path"])
-    writer.writerows([[e.path] for e in test] + [[f"{out}/empty.avi"]])
+    # Absolute: a relative path in a manifest is taken from the manifest's folder.
+    writer.writerows([[e.path] for e in test] + [[os.path.abspath(f"{out}/empty.avi")]])
 PYEOF
 for _ in $(seq 60); do
   [ "$(grep -c "serving model" "$OUT/server.log" 2>/dev/null)" -ge 2 ] && break; sleep 1
