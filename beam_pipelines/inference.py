@@ -5,6 +5,10 @@ refuses SavedModel folders; this one loads the export through TF's C++
 SavedModel loader, as TF Serving does (tfx_models.saved_model_runner), and runs
 its `serving_default` signature. Elements are (key, test inputs of one video);
 each result is that video's scores averaged over its inputs.
+
+The one read of a Beam job outside Beam's FileSystems: an export (its version folders, its
+preprocessing contract and the SavedModel itself) is read by TensorFlow's filesystem layer,
+because only TensorFlow can load a SavedModel; gs:// works through TensorFlow's own client.
 """
 from __future__ import annotations
 

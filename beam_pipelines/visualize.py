@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on workers or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
+from beam_pipelines.storage import BEAM  # noqa: E402
 from media.flow import flow_to_rgb  # noqa: E402
 from media.records import VideoRecord, decode_record  # noqa: E402
 from media.shards import SUBSETS, iter_records  # noqa: E402
@@ -28,7 +28,7 @@ def load_record(records_dir: str, subset: str, index: int) -> VideoRecord:
     if index < 0:
         raise ValueError(f"--index must be >= 0, got {index}")
     count = 0
-    for raw in iter_records(records_dir, subset):
+    for raw in iter_records(records_dir, subset, BEAM):
         if count == index:
             return decode_record(raw)
         count += 1
@@ -73,10 +73,7 @@ def run(argv=None) -> str:
         record = load_record(args.records, args.subset, args.index)
     except (FileNotFoundError, IndexError, ValueError) as err:
         parser.exit(2, f"visualize: {err}\n")
-    folder = args.out.rsplit("/", 1)[0] if "/" in args.out else ""
-    if folder:
-        tf.io.gfile.makedirs(folder)
-    with tf.io.gfile.GFile(args.out, "wb") as f:
+    with BEAM.create(args.out) as f:
         f.write(render(record, args.frames))
     print(args.out)
     return args.out

@@ -181,3 +181,11 @@ def test_an_output_bucket_that_does_not_exist_fails_with_one_line_and_publishes_
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     assert lines[-1].startswith("error: ") and "gs://no-such-bucket-here" in lines[-1], lines
+
+
+def test_a_record_is_pictured_from_gs_into_gs(emulator, bucket, local_run):
+    from beam_pipelines import visualize
+
+    ingest(bucket["url"], f"{bucket['url']}/pictured", ["--direct_running_mode=in_memory"])
+    visualize.run(["--records", f"{bucket['url']}/pictured", "--out", f"{bucket['url']}/pictures/rec.png"])
+    assert emulator.download_tree(f"{bucket['url']}/pictures")["rec.png"][:8] == b"\x89PNG\r\n\x1a\n"
