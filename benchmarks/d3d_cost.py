@@ -1,6 +1,6 @@
 """What distillation saves: the whole per-video cost from the file, two-stream against RGB-only.
 
-    python -m benchmarks.d3d_cost --root out/demo/synth/ucf101 --split 1 --videos 20 \
+    python -m benchmarks.d3d_cost --root out/small/synth/ucf101 --split 1 --videos 20 \
         --model "two-stream=out/demo/models/two_stream@25x10" \
         --model "conv fusion=out/demo/models/conv_fusion@25x10" \
         --model "D3D student=out/d3d/models/d3d@10x1" --out out/bench/d3d_cost.json

@@ -140,6 +140,15 @@ def row_ceiling(table: dict, classes: list[str], view: View, labels) -> float:
     return ceiling(table, view, {classes[int(i)]: int(n) for i, n in zip(names, counts)})
 
 
+def ceiling_by_cue(table: dict, classes: list[str], view: View, labels) -> dict[str, float]:
+    """A row's ceiling on the test videos of each cue group alone (a finding about one group, e.g.
+    the "where" classes, is judged against this, not the whole split's)."""
+    labels = np.asarray(labels)
+    groups = np.array([table["classes"][classes[int(i)]]["cue_group"] for i in labels])
+    return {group: row_ceiling(table, classes, view, labels[groups == group])
+            for group in CUE_GROUPS if (groups == group).any()}
+
+
 def recall_by_cue(table: dict, per_class_recall: dict[str, float]) -> dict[str, float]:
     """Mean recall over the classes of each cue group."""
     groups: dict[str, list[float]] = defaultdict(list)

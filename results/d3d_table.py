@@ -1,6 +1,6 @@
 """docs/d3d.md's D3D table: teacher, student, D3D (mse, kl) and the late fusions, over splits, with recall by cue.
 
-    python -m results.d3d_table --out out/d3d_table [--splits 1 2 3] [--steps 600] [--synth out/demo/synth]
+    python -m results.d3d_table --out out/d3d_table [--splits 1 2 3] [--steps 600] [--synth out/small/synth]
 
 Per split of the synthetic UCF-like set: ingest (DIS flow, 112 px) if its records are missing, then
 train (python -m tfx_models.train; a rerun resumes, and a run already trained to its budget is
@@ -168,7 +168,7 @@ def table(per_split: dict[int, dict[str, dict]], cues: dict[str, str], mse_weigh
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.d3d_table", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="folder for records, runs, evaluations and the table")
-    parser.add_argument("--synth", default="out/demo/synth", help="synthetic benchmark (rendered if missing)")
+    parser.add_argument("--synth", default="out/small/synth", help="synthetic benchmark (rendered if missing)")
     parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=600, help="training steps of every run")
     parser.add_argument("--teacher_steps", type=int, help="training steps of the teacher (default: --steps)")

@@ -2,7 +2,8 @@
 # `make demo` on several benchmark seeds (issue 26): each seed's whole demo, timed, then one
 # table of every row's accuracy, ceiling and share, with the gRPC client's count.
 # Resumable: a seed whose demo finished is not run again.
-# Usage: OUT=out/demo_seeds [SEEDS="0 1 2"] results/demo_seeds.sh
+# RECORD=docs/demo_results.json also keeps the runs as the range `make demo` compares itself with.
+# Usage: OUT=out/demo_seeds [SEEDS="0 1 2"] [RECORD=docs/demo_results.json] results/demo_seeds.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/demo_seeds}
@@ -16,4 +17,4 @@ for seed in $SEEDS; do
   OUT="$dir" DEMO_SEED="$seed" bash scripts/demo.sh > "$dir/demo.log" 2>&1
   echo $(( $(date +%s) - start )) > "$dir/seconds"
 done
-$PY -m results.demo_seeds --out "$OUT"
+$PY -m results.demo_seeds --out "$OUT" ${RECORD:+--record "$RECORD"}

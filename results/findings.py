@@ -2,6 +2,8 @@
 
     OUT=out/findings results/findings.sh        # trains and evaluates what the rows need, then:
     python -m results.findings --root out/findings
+    OUT=out/wherewhen results/wherewhen.sh      # the "wherewhen" set's findings (issue 38), then:
+    python -m results.findings --root out/wherewhen --table wherewhen
 
 The results profile tests 630 UCF-like videos a split (504 HMDB-like), so one split tells
 effects of a few points; every row here is split 1. Rows whose runs are not made yet are
@@ -115,6 +117,38 @@ FINDINGS = [
 ]
 
 
+# The "wherewhen" set's findings (issue 38), from the root of results/wherewhen.sh: each on the class
+# family the paper's argument is about, judged against that family's ceilings.
+WHEREWHEN_COMMAND = "OUT=out/wherewhen results/wherewhen.sh"
+WW_STREAMS = "eval/s1/streams_svm/ucf101_split_1"
+
+
+def ww_run(name: str, label: str) -> Row:
+    return one_row(f"eval/s1/{name}/ucf101_split_1", label)
+
+
+def ww(paper: str, finding: str, claim: str, a: Row, b: Row, cue: str) -> Finding:
+    return Finding(paper, finding, claim, a, b, WHEREWHEN_COMMAND, cue=cue)
+
+
+WW_CONV5 = ww_run("conv_fusion_conv5", "ReLU5")
+WHEREWHEN = [
+    ww(FPZ, "conv fusion at ReLU5 > late fusion by averaging (what moves where)", "a > b", WW_CONV5,
+       Row(WW_STREAMS, "Two-stream: fusion by averaging", "averaging"), "where"),
+    ww(FPZ, "conv fusion at ReLU5 > late fusion by SVM (what moves where)", "a > b", WW_CONV5,
+       Row(WW_STREAMS, "Two-stream: fusion by SVM", "SVM"), "where"),
+    *[ww(FPZ, f"ReLU5 >= {name} (Table 2)", "a >= b", WW_CONV5, ww_run(f"conv_fusion_{layer}", name), "where")
+      for layer, name in (("conv3", "ReLU3"), ("conv4", "ReLU4"), ("fc6", "FC6"))],
+    ww(FPZ, "3D conv + 3D pooling > 2D conv + 2D pooling (Table 3, T=5)", "a > b",
+       ww_run("T5_3d_conv_3d_pool", "3D conv + 3D pool"), ww_run("T5_2d_conv_2d_pool", "2D conv + 2D pool"), "when"),
+    *[ww(PARK_ET_AL, f"m-fusion at {layer} > additive fusion at conv5", "a > b",
+         ww_run(f"m_fusion_{layer}", f"M-fuse {layer}"), ww_run("sum_conv5", "sum at conv5"), "where")
+      for layer in ("conv5", "fc7")],
+]
+TABLES = {"papers": "FINDINGS and D3D at the validated lambda (results/findings.sh)",
+          "wherewhen": "the where/when set's findings (results/wherewhen.sh)"}
+
+
 def d3d_at_validated_lambda(root: str) -> list[Finding]:
     """D3D's claims again at the lambda chosen on held-out training groups (findings.sh step 9), or
     none before that choice is made."""
@@ -135,10 +169,13 @@ def d3d_at_validated_lambda(root: str) -> list[Finding]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m results.findings", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default="out/findings", help="the OUT of results/findings.sh")
+    parser.add_argument("--root", default="out/findings", help="the OUT of results/findings.sh or results/wherewhen.sh")
+    parser.add_argument("--table", choices=sorted(TABLES), default="papers",
+                        help="; ".join(f"{name}: {what}" for name, what in TABLES.items()))
     parser.add_argument("--out", help="markdown file (default <root>/findings.md, with findings.json beside it)")
     args = cli.add_flags(parser).parse_args(argv)
-    text, data = markdown(args.root, FINDINGS + d3d_at_validated_lambda(args.root))
+    findings = WHEREWHEN if args.table == "wherewhen" else FINDINGS + d3d_at_validated_lambda(args.root)
+    text, data = markdown(args.root, findings)
     out = args.out or os.path.join(args.root, "findings.md")
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out, "w") as f:

@@ -37,18 +37,8 @@ eval_dir="$OUT/eval/s1/conv_fusion"
 
 # The rows below are scored on a cheaper protocol, 25 frames x the centre crop: on the streams,
 # their fusions and conv fusion it gives the accuracies and the ranking of 25 x 10 (docs/findings.md).
-cheap=(--num_frames 25 --crops 1)
-score() {  # eval name, evaluate arguments...
-  local name=$1; shift
-  [ -f "$OUT/eval/s1/$name/results.json" ] || $PY -m tfx_models.evaluate "$@" --out "$OUT/eval/s1/$name" \
-      "${cheap[@]}" | tail -1
-}
-train() {  # run name, config, steps, overrides...
-  local name=$1 config=$2 steps=$3; shift 3
-  [ -f "$runs/$name/checkpoints/ckpt-$steps.manifest.json" ] || $PY -m tfx_models.train \
-      --config "tfx_models/experiments/$config.py" --run_dir "$runs/$name" --set train.steps="$steps" \
-      --set train.checkpoint_every="$steps" --set data.cache_decoded=true "$@" | tail -1
-}
+TRAIN_SETS=(--set data.cache_decoded=true)
+. results/resumable.sh   # train and score, each skipped when done
 score conv_fusion_25x1 --run "$fused" --no_svm
 
 # 3. SVM fusion against averaging (Simonyan & Zisserman): one evaluation, the SVM fitted on the

@@ -48,6 +48,7 @@ def measure(root: str, finding: Finding) -> dict | None:
     a, dataset = row_outcomes(dirs[0], finding.a.label or _only_label(dirs[0]))
     b, _ = row_outcomes(dirs[1], finding.b.label or _only_label(dirs[1]))
     return compare_outcomes(a, b, finding.claim, dataset=dataset, cue=finding.cue,
+                            cues=_row_json(root, finding.a).get("cue_groups"),
                             what=f"{finding.a.split_dir} and {finding.b.split_dir}")
 
 
@@ -58,19 +59,22 @@ def _only_label(split_dir: str) -> str:
     return found[1]
 
 
-def ceiling(root: str, row: Row) -> float | None:
-    """The benchmark's ceiling for a row's inputs over the whole split, as tfx_models.evaluate
-    recorded it (None where it recorded none, e.g. a builder's late combination)."""
+def _row_json(root: str, row: Row) -> dict:
     split_dir = os.path.join(root, row.split_dir)
-    label = row.label or _only_label(split_dir)
-    with open(os.path.join(split_dir, slug(label) + ".json")) as f:
-        return json.load(f).get("ceiling")
+    with open(os.path.join(split_dir, slug(row.label or _only_label(split_dir)) + ".json")) as f:
+        return json.load(f)
+
+
+def ceiling(root: str, row: Row, cue: str = "") -> float | None:
+    """The benchmark's ceiling for a row's inputs over the whole split, or over one cue group's
+    videos, as tfx_models.evaluate recorded it (None where it recorded none, e.g. a builder's late
+    combination, or an evaluation older than the per-group ceilings)."""
+    recorded = _row_json(root, row)
+    return recorded.get("ceiling_by_cue", {}).get(cue) if cue else recorded.get("ceiling")
 
 
 def _ceiling_cell(root: str, f: Finding) -> str:
-    if f.cue:  # the recorded ceiling is the whole split's, not the cue group's
-        return "-"
-    values = [ceiling(root, r) for r in (f.a, f.b)]
+    values = [ceiling(root, r, f.cue) for r in (f.a, f.b)]
     return " / ".join("-" if v is None else f"{100 * v:.1f}%" for v in values)
 
 

@@ -1,7 +1,7 @@
 """Issue 14's flow study from the evaluations results/flow_study.sh writes: the temporal stream's
 accuracy when trained and tested on each optical flow algorithm, beside what that flow costs.
 
-    python -m results.flow_study --eval out/flow_study/eval --synth out/demo/synth
+    python -m results.flow_study --eval out/flow_study/eval --synth out/small/synth
 
 Reads `<eval>/<algorithm>/s<split>/` (one evaluated row each). Times each algorithm per pair on
 the benchmark's clips at their native 112 px and at short side 256 (one OpenCV thread, as a Beam

@@ -90,15 +90,18 @@ def compare_sources(a: dict[str, tuple[str, str]], b: dict[str, tuple[str, str]]
 
 
 def compare_outcomes(a: Outcomes, b: Outcomes, claim: str, *, dataset: str = "", cue: str = "",
-                     what: str = "the two rows") -> dict:
-    """The paired comparison of two rows' outcomes on the same videos (of one cue group if given)."""
+                     cues: dict[str, str] | None = None, what: str = "the two rows") -> dict:
+    """The paired comparison of two rows' outcomes on the same videos (of one cue group if given;
+    cues maps class -> cue group, by default the embedded benchmark's table for `dataset`)."""
     if set(a) != set(b):
         raise ValueError(f"{what} score different test videos ({len(set(a) ^ set(b))} differ); a paired "
                          "comparison needs the same ones")
     ids = sorted(a)
     if cue:
-        cues = cue_of_class(dataset)
+        cues = cues or cue_of_class(dataset)
         ids = [i for i in ids if cues[a[i][1]] == cue]
+        if not ids:
+            raise ValueError(f"{what}: no test video of a {cue!r} class")
     return compare_correct([a[i][0] for i in ids], [b[i][0] for i in ids], claim)
 
 

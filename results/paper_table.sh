@@ -8,7 +8,7 @@ set -euo pipefail
 OUT=${OUT:-out/table}
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-1000}
-SYNTH=${SYNTH:-out/demo/synth}
+SYNTH=${SYNTH:-out/small/synth}
 read -r -a EXTRA <<< "${EXTRA_SETS:-}"
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 [ -f "$SYNTH/benchmark.json" ] || $PY -m beam_pipelines.synth --out "$SYNTH" --seed 0 --profile small

@@ -2,7 +2,7 @@
 # the environment, and the benchmark render they start from (rendered once, then reused).
 PY=${PY:-.venv/bin/python}
 SPLITS=${SPLITS:-1 2 3}
-SYNTH=${SYNTH:-out/demo/synth}
+SYNTH=${SYNTH:-out/small/synth}
 PROFILE=${PROFILE:-small}  # of the benchmark render (tiny for a smoke run)
 RECORDS=${RECORDS:-$OUT/records}
 NUM_FRAMES=${NUM_FRAMES:-25}

@@ -5,7 +5,8 @@ Every expectation is worked out by hand in the comments, never by the function u
 import pytest
 
 from beam_pipelines.synth.classes import cue_table
-from media.ceilings import FAMILIES, View, ceiling, clip_view, recall_by_cue, row_ceiling, table_for
+from media.ceilings import (FAMILIES, View, ceiling, ceiling_by_cue, clip_view, recall_by_cue, row_ceiling,
+                            table_for)
 
 APPEARANCE, MOTION = View(True, False), View(False, True, span=10)
 LATE, BOUND = View(True, True, span=10), View(True, True, bound=True, span=10)
@@ -67,6 +68,17 @@ def test_when_classes_need_a_span_over_the_middle_pause():
     assert ceiling(WHEN, View(True, True, bound=True, span=15)) == pytest.approx(0.9)
     assert ceiling(WHEN, View(False, True, span=16)) == pytest.approx(1.0)
     assert ceiling(WHEN, View(True, False, span=50)) == pytest.approx(0.5)
+
+
+def test_a_rows_ceiling_on_each_cue_groups_videos_alone():
+    both = {"classes": {**WHERE["classes"], **WHEN["classes"]}}
+    classes = ["AppleSwings", "BounceThenSwing", "LemonSwings", "SwingThenBounce"]
+    labels = [0, 0, 2, 2, 1, 3, 3, 3]   # 2 + 2 where videos, 1 + 3 when videos
+    # Late fusion: on the where videos both classes look alike (apple, lemon, a swing): 2 of 4. On the
+    # when videos its L=10 stack never spans the pause, so the order is lost: the larger class, 3 of 4.
+    assert ceiling_by_cue(both, classes, LATE, labels) == pytest.approx({"where": 0.5, "when": 0.75})
+    # Bound at one place it tells where (4 of 4); the order stays unseen (3 of 4).
+    assert ceiling_by_cue(both, classes, BOUND, labels) == pytest.approx({"where": 1.0, "when": 0.75})
 
 
 def test_views_of_the_evaluated_inputs():

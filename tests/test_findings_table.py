@@ -28,7 +28,8 @@ def _write_eval(root, split_dir, label, right, order):
     np.savez(os.path.join(path, "video_scores.npz"), ids=np.asarray([IDS[v] for v in order]),
              labels=np.asarray([LABELS[v] for v in order]), **{key: scores})
     with open(os.path.join(path, key + ".json"), "w") as f:
-        json.dump({"row": label, "classes": CLASSES, "ceiling": 0.6}, f)
+        json.dump({"row": label, "classes": CLASSES, "ceiling": 0.6,
+                   "ceiling_by_cue": {"motion only": 0.2, "appearance only": 1.0}}, f)
 
 
 @pytest.fixture()
@@ -72,7 +73,23 @@ def test_each_row_shows_its_ceiling_beside_its_accuracy(root):
                               Finding("paper", "on balls", "a > b", A, B, "cmd", cue="motion only")])
     lines = text.splitlines()
     assert "| 60.0% / - |" in lines[2]
-    assert "| B 80.0% | - |" in lines[3]   # a cue group's ceiling is not the split's
+    assert "| B 80.0% | 20.0% / 20.0% |" in lines[3]   # a cue group's ceiling, not the split's
+
+
+def test_the_evaluations_own_cue_groups_decide_which_videos_count(root):
+    """Records of another class table (the "wherewhen" set ingested under the UCF-101 layout's name)
+    carry their groups in the row JSON; those, not the embedded UCF-like table, pick the videos."""
+    path = os.path.join(root, "one/ucf101_split_1/model_a.json")
+    with open(path) as f:
+        info = json.load(f)
+    info["cue_groups"] = {name: "where" if name.startswith("Toss") else "when" for name in CLASSES}
+    with open(path, "w") as f:
+        json.dump(info, f)
+    result = measure(root, Finding("paper", "A beats B", "a > b", A, B, "cmd", cue="where"))
+    # v5..v9 are toss videos, here "where": a right on v5..v7, b on v8.
+    assert (result["videos"], result["only_a"], result["only_b"]) == (5, 3, 1)
+    with pytest.raises(ValueError, match="no test video of a 'motion only' class"):
+        measure(root, Finding("paper", "A beats B", "a > b", A, B, "cmd", cue="motion only"))
 
 
 def test_a_cue_group_keeps_only_its_classes(root):

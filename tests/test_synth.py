@@ -390,6 +390,17 @@ def test_when_clips_do_one_motion_pause_then_the_other():
         assert (u > v) == (first == "u"), (name, u, v)
 
 
+def test_the_demo_profile_is_the_ucf_like_set_in_27_scenes_a_class():
+    from beam_pipelines.synth.render import PROFILES
+
+    jobs = layout.plan(PROFILES["demo"])
+    assert {job.dataset for job in jobs} == {"ucf101"} and len(jobs) == 10 * 27
+    for split in layout.SPLITS:   # 18 training scenes and 9 test scenes a class, whatever the split
+        assert sum(job.fold == split for job in jobs) == 90
+    clip = render_clip("SwingBall", seed=3, group=26, profile="demo")
+    assert clip.frames.shape[1:3] == (112, 144) and 16 <= len(clip.frames) <= 24
+
+
 def test_wherewhen_profiles_and_cue_table():
     from beam_pipelines.synth.classes import cue_table
     from beam_pipelines.synth.render import PROFILES

@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="output folder (created)")
     parser.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="small",
-                        help="tiny: tests, seconds; small: demo, ~2 min on 2 cores; full: benchmarks")
+                        help="tiny: tests, seconds; small: quick scripts and benchmarks; demo: make demo; results: the findings; wherewhen*: the where/when classes; full: 240x320")
     parser.add_argument("--multiview", action="store_true",
                         help="also render every UCF-like clip from a second camera into <out>/multiview")
     parser.add_argument("--pretrain", type=int, default=0, metavar="N",

@@ -64,6 +64,9 @@ PROFILES = {
     # The small profile's clips, but 27 groups of 7 (UCF-101 has 25 groups of 4-7): a split
     # tests 63 videos a class (630 UCF-like, 504 HMDB-like), enough to tell 1-3 point effects.
     "results": Profile("results", (112, 144), (24, 36), 27, 7),
+    # `make demo`: the UCF-like set alone, in more but shorter clips (27 groups of 1, 16-24 frames):
+    # as many frames as the small profile's UCF-like set, three times the scenes to learn from.
+    "demo": Profile("demo", (112, 144), (16, 24), 27, 1, ("ucf101",)),
     # The "wherewhen" set (classes.CUE_CLASSES). "When" clips run 43-67 frames (three pauses and two
     # motions), "where" clips as long. wherewhen: 10 groups of 25 clips per fold, so a split tests
     # 250 videos a class, 500 a compared pair (8 classes, 6,000 videos in all).

@@ -331,7 +331,9 @@ def _evaluate_split(models: dict[str, keras.Model], record_dir: str, split: str,
         if table is not None:
             ceiling = ceilings.row_ceiling(table, classes, views[label], labels)
             summary.update(ceiling=ceiling, share_of_ceiling=summary["accuracy"] / ceiling,
-                           recall_by_cue=ceilings.recall_by_cue(table, summary["per_class_recall"]))
+                           recall_by_cue=ceilings.recall_by_cue(table, summary["per_class_recall"]),
+                           ceiling_by_cue=ceilings.ceiling_by_cue(table, classes, views[label], labels),
+                           cue_groups={name: table["classes"][name]["cue_group"] for name in classes})
         results[label] = summary
         base = os.path.join(split_dir, slug(label))
         metrics.write_json(base + ".json", {"row": label, "split": split, **summary})

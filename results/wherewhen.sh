@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The findings that need the "wherewhen" set (issue 38): classes told apart only by which texture
+# moves ("where") or by the order of two motions ("when"). Split 1: 2,000 test videos, 1,000 a
+# class family. Every run follows the results profile's recipe and budgets (results/findings.sh);
+# the fusions' budget is chosen on held-out training groups. Runs, in order:
+#   1. render (profile wherewhen) and ingest split 1;
+#   2. the spatial (2400 steps) and temporal (4800) streams, scored with averaging and the SVM;
+#   3. FPZ (i) and (ii): conv fusion at ReLU5 (budget from a held-out-fold curve), ReLU3, ReLU4, FC6;
+#   4. Park: m-fusion at conv5 and fc7 against additive (sum) fusion at conv5, same budget;
+#   5. FPZ (iii): T=5 3D conv + 3D pooling against 2D conv + 2D pooling, at half that budget.
+# Resumable: a finished render, ingest, run or evaluation is skipped; a cut-off run resumes from
+# its newest checkpoint. Then: python -m results.findings --root "$OUT".
+# Usage: OUT=out/wherewhen results/wherewhen.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OUT=${OUT:-out/wherewhen} PROFILE=wherewhen SPLITS=1
+export SYNTH=${SYNTH:-$OUT/synth}
+. results/results_env.sh
+
+records="$RECORDS/wherewhen-s1"
+[ -f "$records/dataset_info.json" ] || $PY -m beam_pipelines.ingest --format ucf101 --root "$SYNTH/wherewhen" \
+    --split 1 --output "$records" --flow dis_medium --size 112 --num_shards 8 | tail -1
+runs="$OUT/runs/s1"
+# 4,000 training videos of 43-67 frames do not fit in memory decoded: each sample decodes its JPEGs.
+TRAIN_SETS=(--set data.records="$records")
+CHECKPOINT_EVERY=400
+. results/resumable.sh   # train and score, each skipped when done
+
+# 2. The streams, and their late fusions (averaging; the SVM on the training videos' scores).
+train s_d05_2400 demo_spatial 2400
+train t_d05_4800 demo_temporal 4800
+score streams_svm --spatial "$runs/s_d05_2400" --temporal "$runs/t_d05_4800" --svm_frames 5 --svm_crops 1
+
+# 3. Conv fusion's budget: a run without fold 0 of 3 of the training groups keeps a checkpoint every
+#    200 steps at a constant 1e-3; its validation curve picks the step where accuracy stopped rising.
+fuse=(--set train.lr_drops= --set fusion.spatial_run="$runs/s_d05_2400" --set fusion.temporal_run="$runs/t_d05_4800")
+curve_run="$runs/conv_fusion_fold0"
+if [ ! -f "$curve_run/validation.json" ]; then
+  train conv_fusion_fold0 demo_conv_fusion 2000 "${fuse[@]}" --set data.folds=3 --set data.holdout_fold=0 \
+      --set train.checkpoint_every=200 --set train.keep_checkpoints=20
+  $PY -m tfx_models.validate --run "$curve_run" | tail -1
+fi
+fuse_steps=$($PY -c "import json; print(json.load(open('$curve_run/validation.json'))['decision']['step'])")
+for layer in conv5 conv3 conv4 fc6; do
+  train "conv_fusion_$layer" demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
+  score "conv_fusion_$layer" --run "$runs/conv_fusion_$layer" --no_svm
+done
+
+# 4. Park et al.: m-fusion at conv5 and fc7, and additive fusion at conv5 (a fixed sum), same budget.
+for layer in conv5 fc7; do
+  train "m_fusion_$layer" demo_m_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
+  score "m_fusion_$layer" --run "$runs/m_fusion_$layer" --no_svm
+done
+train sum_conv5 demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.type=sum --set fusion.init=fixed
+score sum_conv5 --run "$runs/sum_conv5" --no_svm
+
+# 5. Over T=5 snippets (a step costs five T=1 steps: half the budget), 3D conv + 3D pooling against 2D.
+for mode in 2d_conv_2d_pool 3d_conv_3d_pool; do
+  train "T5_$mode" demo_conv_fusion $((fuse_steps / 2)) "${fuse[@]}" --set data.snippets=5 --set fusion.mode=$mode
+  score "T5_$mode" --run "$runs/T5_$mode" --no_svm
+done
