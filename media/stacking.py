@@ -151,6 +151,9 @@ def resize_to_cover(image: np.ndarray, crop_size: int, is_flow: bool) -> np.ndar
     return resized
 
 
+_MIRROR_SIGNS = np.tile(np.array([-1.0, 1.0], np.float32), 256)
+
+
 def crop(image: np.ndarray, top: int, left: int, size: int, flip: bool, is_flow: bool,
          out: np.ndarray | None = None) -> np.ndarray:
     """A size x size crop, mirrored left-right if `flip`; mirrored flow has its x negated.
@@ -162,9 +165,10 @@ def crop(image: np.ndarray, top: int, left: int, size: int, flip: bool, is_flow:
         region = region[:, ::-1]
     if out is None:
         out = np.empty(region.shape, np.float32)
-    out[...] = region
-    if flip and is_flow:
-        out[..., 0::2] *= -1.0
+    if flip and is_flow:  # mirror and negate x in one pass: (-1, 1) per (x, y) channel pair
+        np.multiply(region, _MIRROR_SIGNS[:region.shape[-1]], out=out)
+    else:
+        out[...] = region
     return out
 
 
@@ -175,7 +179,13 @@ def crop_batch(clips: list[list[np.ndarray]], boxes: list[tuple[int, int, bool]]
     steps copied them two or three times."""
     channels = clips[0][0].shape[-1]
     out = np.empty((len(clips) * len(boxes), len(clips[0]), size, size, channels), np.float32)
+    first: dict[tuple[int, ...], int] = {}  # a clip of the very same images as an earlier one: its crops
     for i, clip in enumerate(clips):
+        rows = slice(i * len(boxes), (i + 1) * len(boxes))
+        seen = first.setdefault(tuple(map(id, clip)), i)
+        if seen != i:
+            out[rows] = out[seen * len(boxes):(seen + 1) * len(boxes)]
+            continue
         for b, (top, left, flip) in enumerate(boxes):
             for t, image in enumerate(clip):
                 crop(image, top, left, size, flip, is_flow, out=out[i * len(boxes) + b, t])
@@ -264,6 +274,13 @@ def joint_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "t
     return out
 
 
+def _once_per_position(positions, build) -> list[np.ndarray]:
+    """build(t) for each position, built once per distinct t: a short video repeats positions
+    (25 of them over fewer frames), and crop_batch then copies a repeated image's crops."""
+    built: dict[int, np.ndarray] = {}
+    return [built[int(t)] if int(t) in built else built.setdefault(int(t), build(int(t))) for t in positions]
+
+
 def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"),
                      num_frames: int = 25, crops: int = 10, crop_size: int = 224,
                      length: int = 10, stacking: str = "optical_flow",
@@ -278,18 +295,18 @@ def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "t
     for stream in streams:
         if stream == "spatial":
             positions = test_positions(len(frames), "spatial", count=num_frames)
-            images = [resize_to_cover(np.asarray(frames[int(t)], np.float32), crop_size, False)
-                      for t in positions]
+            images = _once_per_position(positions, lambda t: resize_to_cover(
+                np.asarray(frames[t], np.float32), crop_size, False))
             key, is_flow = "rgb", False
         elif stream == "temporal":
             if flow is None or len(flow) == 0:
                 raise ValueError("the temporal stream needs flow (at least two frames)")
             positions = test_positions(len(flow) + 1, "temporal", count=num_frames,
                                        length=length, bidirectional=bidirectional)
-            images = [resize_to_cover(
-                flow_volume(flow, backward_flow, int(t), length=length, stacking=stacking,
+            images = _once_per_position(positions, lambda t: resize_to_cover(
+                flow_volume(flow, backward_flow, t, length=length, stacking=stacking,
                             bidirectional=bidirectional, mean_subtraction=mean_subtraction),
-                crop_size, True) for t in positions]
+                crop_size, True))
             key, is_flow = "flow", True
         else:
             raise ValueError(f"stream must be one of {STREAMS}, got {stream!r}")

@@ -11,7 +11,8 @@ from sklearn.svm import LinearSVC
 
 from beam_pipelines.synth.classes import classes_of, cue_table
 from tests.test_input_pipeline import write_record_dir
-from tfx_models.evaluation.protocol import AVERAGE_ROW, SVM_ROW, evaluate_models, write_report
+from tfx_models.evaluation.protocol import (AVERAGE_ROW, SVM_ROW, eval_model, evaluate_models, score_videos,
+                                            write_report)
 from tfx_models.evaluation.late_fusion import svm_features
 from tfx_models.data.test_clips import record_test_inputs
 
@@ -82,10 +83,11 @@ def test_evaluate_writes_rows_metrics_pngs_and_markdown(records, tmp_path):
     assert report["rows"]["Temporal"]["mean_class_accuracy"]["split 1"] == pytest.approx(2 / 3)
 
 
-def test_video_scores_are_the_mean_softmax_over_each_videos_inputs(records, tmp_path):
+@pytest.mark.parametrize("batch_size", [7, 45])   # a video's 20 inputs over three calls; three videos a call
+def test_video_scores_are_the_mean_softmax_over_each_videos_inputs(records, tmp_path, batch_size):
     model = temporal_model()
     result = evaluate_models({"Temporal": model}, records, str(tmp_path), num_frames=4, crops=5,
-                             batch_size=7)
+                             batch_size=batch_size)
     assert list(result["rows"]) == ["Temporal"]
     saved = np.load(os.path.join(tmp_path, "records0", "video_scores.npz"))
     videos = list(record_test_inputs(records, "test", ("temporal",), num_frames=4, crops=5,
@@ -94,6 +96,14 @@ def test_video_scores_are_the_mean_softmax_over_each_videos_inputs(records, tmp_
     expected = [model.predict({"flow": v.features["flow"]}, verbose=0)["probabilities"].mean(axis=0)
                 for v in videos]
     np.testing.assert_allclose(saved["temporal"], expected, atol=1e-6)
+
+
+def test_a_limit_scores_the_first_videos_only(records):
+    entry = eval_model("Temporal", temporal_model(), {}, "toy", ["class0", "class1", "class2"])
+    ids, labels, scores = score_videos([entry], records, "test", num_frames=4, crops=5, batch_size=45, limit=2)
+    first = [v.id for v in record_test_inputs(records, "test", ("temporal",), num_frames=4, crops=5,
+                                              crop_size=CROP, length=2)][:2]
+    assert ids == first and scores["Temporal"].shape == (2, 3) and len(labels) == 2
 
 
 def test_the_svm_is_fit_on_the_training_videos_scores_only(records, tmp_path):

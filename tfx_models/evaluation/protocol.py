@@ -19,8 +19,10 @@ own, or --records); results.md shows each split and the mean over splits.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -180,19 +182,54 @@ def _ahead(iterator):
             yield item
 
 
+# Inputs per model call. Crops of several videos share a call, so a 25 x 1 protocol fills its
+# batches as 25 x 10 does (benchmarks.eval_benchmark measures the rate against forward-only).
+BATCH_SIZE = 250
+
+
+_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _forward(model: keras.Model, output: str):
+    """The model's inference pass as one traced function returning only `output`, kept per model
+    (the batch dimension is left free after the first two shapes, so a short last batch does not
+    trace again and again)."""
+    own = _FORWARDS.setdefault(model, {})
+    if output not in own:
+        own[output] = tf.function(lambda features: model(features, training=False)[output],
+                                  reduce_retracing=True)
+    return own[output]
+
+
 def _predict(model: keras.Model, output: str, features: dict, batch_size: int) -> np.ndarray:
+    forward = _forward(model, output)
     count = len(next(iter(features.values())))
-    parts = [model.predict_on_batch({k: v[i:i + batch_size] for k, v in features.items()})[output]
+    parts = [forward({k: tf.convert_to_tensor(v[i:i + batch_size]) for k, v in features.items()})
              for i in range(0, count, batch_size)]
-    return np.concatenate([np.asarray(p) for p in parts])
+    return np.concatenate([p.numpy() for p in parts])
+
+
+def _packs(videos, inputs: int):
+    """Videos gathered into lists holding at least `inputs` test inputs (the last may hold fewer)."""
+    pack, held = [], 0
+    for video in videos:
+        pack.append(video)
+        held += len(next(iter(video.features.values())))
+        if held >= inputs:
+            yield pack
+            pack, held = [], 0
+    if pack:
+        yield pack
 
 
 def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_frames: int,
-                 crops: int, batch_size: int, fold: tuple[int, int] | None = None
-                 ) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+                 crops: int, batch_size: int, fold: tuple[int, int] | None = None,
+                 limit: int | None = None) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """(video ids, labels, {label: mean softmax [V,C]}); models with equal inputs share them.
 
-    fold=(folds, k): only the videos of fold k's groups."""
+    Inputs are built on a thread while the model runs, and the inputs of several videos share
+    model calls of batch_size. fold=(folds, k): only the videos of fold k's groups; limit: only
+    the first `limit` videos (benchmarks)."""
     groups: dict[InputConfig, list[EvalModel]] = {}
     for entry in models:
         groups.setdefault(entry.inputs, []).append(entry)
@@ -205,14 +242,19 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
             bidirectional=config.bidirectional, mean_subtraction=config.mean_subtraction,
             joint=config.joint, snippets=config.snippets, snippet_stride=config.snippet_stride,
             fold=fold)
+        if limit is not None:
+            videos = itertools.islice(videos, limit)
         group_ids, group_labels = [], []
         per_model = {e.label: [] for e in entries}
-        for video in _ahead(videos):
-            group_ids.append(video.id)
-            group_labels.append(video.label)
+        for pack in _ahead(_packs(videos, batch_size)):
+            group_ids += [video.id for video in pack]
+            group_labels += [video.label for video in pack]
+            counts = [len(video.features[keys[0]]) for video in pack]
+            features = {k: np.concatenate([video.features[k] for video in pack]) for k in keys}
             for e in entries:
-                probabilities = e.scores({k: video.features[k] for k in keys}, batch_size)
-                per_model[e.label].append(probabilities.mean(axis=0))
+                probabilities = e.scores(features, batch_size)
+                per_model[e.label] += [part.mean(axis=0)
+                                       for part in np.split(probabilities, np.cumsum(counts)[:-1])]
         if ids is not None and group_ids != ids:
             raise RuntimeError(f"{record_dir}: {subset} records were read in a different order twice")
         ids, labels = group_ids, np.asarray(group_labels)
@@ -408,7 +450,7 @@ def write_report(per_split: dict[str, dict[str, dict]], out_dir: str) -> str:
 def evaluate_models(models: dict[str, keras.Model], record_dir: str, out_dir: str, *,
                     split: str | None = None, settings: dict[str, dict] | None = None,
                     subset: str = "test", num_frames: int = 25, crops: int = 10,
-                    batch_size: int = 50, svm: bool = True, svm_frames: int | None = None,
+                    batch_size: int = BATCH_SIZE, svm: bool = True, svm_frames: int | None = None,
                     svm_crops: int | None = None, svm_c: float = 1.0, verify: bool = False) -> dict:
     """Evaluates in-memory models on one record dir; writes results.md/json, PNGs and metric JSON.
 
@@ -495,7 +537,8 @@ def main(argv=None) -> None:
     parser.add_argument("--num_frames", type=int, default=25, help="equally spaced frames per video")
     parser.add_argument("--crops", type=int, default=10, choices=(1, 2, 5, 10),
                         help="crops per frame: 10 = 4 corners + centre and their flips")
-    parser.add_argument("--batch_size", type=int, default=50, help="inputs per model call")
+    parser.add_argument("--batch_size", type=int, default=BATCH_SIZE,
+                        help="inputs per model call (the inputs of several videos share one)")
     parser.add_argument("--no_svm", action="store_true", help="skip SVM fusion (it scores the train set)")
     parser.add_argument("--svm_frames", type=int, help="frames per training video for SVM features")
     parser.add_argument("--svm_crops", type=int, choices=(1, 2, 5, 10),
