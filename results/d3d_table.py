@@ -27,8 +27,9 @@ from tfx_models import cli  # first: TensorFlow then starts quietly (--verbose k
 
 import numpy as np
 
+from media.ceilings import CUE_GROUPS
 from results.paired_rows import compare_sources, save_rows, section
-from results.recall_by_cue import GROUPS, cue_of_class
+from results.recall_by_cue import cue_of_class
 from tfx_models.evaluation import late_fusion, metrics
 
 EXPERIMENTS = {"teacher": "demo_d3d_teacher", "student": "demo_d3d_student", "d3d_mse": "demo_d3d_mse",
@@ -148,7 +149,7 @@ def cue_recall(summary: dict, cues: dict[str, str]) -> dict[str, float]:
 def table(per_split: dict[int, dict[str, dict]], cues: dict[str, str], mse_weights: list[float] = ()
           ) -> tuple[str, dict]:
     splits = sorted(per_split)
-    groups = list(GROUPS.values())
+    groups = [g for g in CUE_GROUPS if g in set(cues.values())]
     header = ["Method"] + [f"split {s}" for s in splits] + ["mean"] + [f"recall, {g}" for g in groups]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     data = {}
@@ -191,7 +192,9 @@ def main(argv=None) -> None:
                           extra=args.set, mse_weights=args.mse_weights, teacher_steps=args.teacher_steps)
         per_split[split] = split_rows(runs, records, os.path.join(args.out, "eval", f"s{split}"),
                                       num_frames=args.num_frames, crops=args.crops)
-    markdown, data = table(per_split, cue_of_class("ucf101"), args.mse_weights)
+    # The records' own class groups (the "wherewhen" set's where/when), else the UCF-like table's.
+    cues = per_split[args.splits[0]]["teacher"].get("cue_groups") or cue_of_class("ucf101")
+    markdown, data = table(per_split, cues, args.mse_weights)
     markdown += "\nPaired, on every split's test videos:\n\n" + paired_section(
         os.path.join(args.out, "eval"), args.splits, args.mse_weights)
     with open(os.path.join(args.out, "d3d_table.md"), "w") as f:

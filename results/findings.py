@@ -145,6 +145,17 @@ WHEREWHEN = [
          ww_run(f"m_fusion_{layer}", f"M-fuse {layer}"), ww_run("sum_conv5", "sum at conv5"), "where")
       for layer in ("conv5", "fc7")],
 ]
+WW_D3D = "d3d/eval/s1/ucf101_split_1"
+WHEREWHEN += [
+    finding
+    for cue in ("where", "when")
+    for finding in (
+        ww(STROUD, "distilled student > same student without distillation", "a > b", Row(WW_D3D, "d3d_mse", "D3D"),
+           Row(WW_D3D, "student", "S3D-G"), cue),
+        ww(STROUD, "distilled student > auxiliary-flow student (neither weight tuned)", "a > b",
+           Row(WW_D3D, "d3d_mse", "D3D"), Row(WW_D3D, "aux", "aux-flow"), cue),
+        ww(STROUD, "D3D approaches the two-stream model (RGB only at test time)", "a >= b",
+           Row(WW_D3D, "d3d_mse", "D3D"), Row(WW_D3D, "fusion_student", "S3D-G two-stream"), cue))]
 TABLES = {"papers": "FINDINGS and D3D at the validated lambda (results/findings.sh)",
           "wherewhen": "the where/when set's findings (results/wherewhen.sh)"}
 

@@ -7,7 +7,9 @@
 #   2. the spatial (2400 steps) and temporal (4800) streams, scored with averaging and the SVM;
 #   3. FPZ (i) and (ii): conv fusion at ReLU5 (budget from a held-out-fold curve), ReLU3, ReLU4, FC6;
 #   4. Park: m-fusion at conv5 and fc7 against additive (sum) fusion at conv5, same budget;
-#   5. FPZ (iii): T=5 3D conv + 3D pooling against 2D conv + 2D pooling, at half that budget.
+#   5. FPZ (iii): T=5 3D conv + 3D pooling against 2D conv + 2D pooling, at half that budget;
+#   6. Stroud et al.: the flow teacher, the RGB student, D3D and the auxiliary-flow student
+#      (results.d3d_table, 1200 steps a run, both students' weights at 1: neither is tuned).
 # Resumable: a finished render, ingest, run or evaluation is skipped; a cut-off run resumes from
 # its newest checkpoint. Then: python -m results.findings --root "$OUT".
 # Usage: OUT=out/wherewhen results/wherewhen.sh
@@ -59,3 +61,9 @@ for mode in 2d_conv_2d_pool 3d_conv_3d_pool; do
   train "T5_$mode" demo_conv_fusion $((fuse_steps / 2)) "${fuse[@]}" --set data.snippets=5 --set fusion.mode=$mode
   score "T5_$mode" --run "$runs/T5_$mode" --no_svm
 done
+
+# 6. D3D's table on these records (linked where results.d3d_table looks for them).
+mkdir -p "$OUT/d3d/records"
+ln -sfn "$(realpath "$records")" "$OUT/d3d/records/ucf101-s1"
+[ -f "$OUT/d3d/d3d_table.json" ] || $PY -m results.d3d_table --out "$OUT/d3d" --synth "$SYNTH" --splits 1 \
+    --steps 1200 | tail -1
