@@ -5,10 +5,11 @@
 # the fusions' budget is chosen on held-out training groups. Runs, in order:
 #   1. render (profile wherewhen) and ingest split 1;
 #   2. the spatial (2400 steps) and temporal (4800) streams, scored with averaging and the SVM;
-#   3. FPZ (i) and (ii): conv fusion at ReLU5 (budget from a held-out-fold curve), ReLU3, ReLU4, FC6;
-#   4. Park: m-fusion at conv5 and fc7 against additive (sum) fusion at conv5, same budget;
-#   5. FPZ (iii): T=5 3D conv + 3D pooling against 2D conv + 2D pooling, at half that budget;
-#   6. Stroud et al.: the flow teacher, the RGB student, D3D and the auxiliary-flow student
+#   3. FPZ (i): conv fusion at ReLU5 (budget from a held-out-fold curve);
+#   4. FPZ (iii): T=5 3D conv + 3D pooling against 2D conv + 2D pooling, at half that budget;
+#   5. Park: m-fusion at conv5 and fc7 against additive (sum) fusion at conv5, same budget;
+#   6. FPZ (ii): conv fusion at ReLU3, ReLU4 and FC6;
+#   7. Stroud et al.: the flow teacher, the RGB student, D3D and the auxiliary-flow student
 #      (results.d3d_table, 1200 steps a run, both students' weights at 1: neither is tuned).
 # Resumable: a finished render, ingest, run or evaluation is skipped; a cut-off run resumes from
 # its newest checkpoint. Then: python -m results.findings --root "$OUT".
@@ -43,12 +44,20 @@ if [ ! -f "$curve_run/validation.json" ]; then
   $PY -m tfx_models.validate --run "$curve_run" | tail -1
 fi
 fuse_steps=$($PY -c "import json; print(json.load(open('$curve_run/validation.json'))['decision']['step'])")
-for layer in conv5 conv3 conv4 fc6; do
-  train "conv_fusion_$layer" demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
-  score "conv_fusion_$layer" --run "$runs/conv_fusion_$layer" --no_svm
+# The runs in the order of what they settle: FPZ (i) at ReLU5 first, then (iii), Park, then (ii).
+layer_run() {
+  train "conv_fusion_$1" demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$1
+  score "conv_fusion_$1" --run "$runs/conv_fusion_$1" --no_svm
+}
+layer_run conv5
+
+# 4. Over T=5 snippets (a step costs five T=1 steps: half the budget), 3D conv + 3D pooling against 2D.
+for mode in 2d_conv_2d_pool 3d_conv_3d_pool; do
+  train "T5_$mode" demo_conv_fusion $((fuse_steps / 2)) "${fuse[@]}" --set data.snippets=5 --set fusion.mode=$mode
+  score "T5_$mode" --run "$runs/T5_$mode" --no_svm
 done
 
-# 4. Park et al.: m-fusion at conv5 and fc7, and additive fusion at conv5 (a fixed sum), same budget.
+# 5. Park et al.: m-fusion at conv5 and fc7, and additive fusion at conv5 (a fixed sum), same budget.
 for layer in conv5 fc7; do
   train "m_fusion_$layer" demo_m_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
   score "m_fusion_$layer" --run "$runs/m_fusion_$layer" --no_svm
@@ -56,13 +65,10 @@ done
 train sum_conv5 demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.type=sum --set fusion.init=fixed
 score sum_conv5 --run "$runs/sum_conv5" --no_svm
 
-# 5. Over T=5 snippets (a step costs five T=1 steps: half the budget), 3D conv + 3D pooling against 2D.
-for mode in 2d_conv_2d_pool 3d_conv_3d_pool; do
-  train "T5_$mode" demo_conv_fusion $((fuse_steps / 2)) "${fuse[@]}" --set data.snippets=5 --set fusion.mode=$mode
-  score "T5_$mode" --run "$runs/T5_$mode" --no_svm
-done
+# 6. FPZ (ii): the other fusion layers.
+for layer in conv3 conv4 fc6; do layer_run $layer; done
 
-# 6. D3D's table on these records (linked where results.d3d_table looks for them).
+# 7. D3D's table on these records (linked where results.d3d_table looks for them).
 mkdir -p "$OUT/d3d/records"
 ln -sfn "$(realpath "$records")" "$OUT/d3d/records/ucf101-s1"
 [ -f "$OUT/d3d/d3d_table.json" ] || $PY -m results.d3d_table --out "$OUT/d3d" --synth "$SYNTH" --splits 1 \
