@@ -104,11 +104,6 @@ def stack_fields(fields: list[np.ndarray], stacking: str) -> np.ndarray:
     return np.concatenate(out, axis=-1)
 
 
-def subtract_mean(volume: np.ndarray) -> np.ndarray:
-    """Removes each field's mean displacement vector (per channel mean over H, W)."""
-    return volume - volume.mean(axis=(0, 1), keepdims=True)
-
-
 def flow_volume(flow, backward_flow, start: int, *, length: int = 10,
                 stacking: str = "optical_flow", bidirectional: bool = False,
                 mean_subtraction: bool = True) -> np.ndarray:
@@ -122,7 +117,9 @@ def flow_volume(flow, backward_flow, start: int, *, length: int = 10,
                              "the forward flow (ingest with backward flow enabled)")
         volume = np.concatenate(
             [volume, stack_fields([backward_flow[int(j)] for j in backward], stacking)], axis=-1)
-    return subtract_mean(volume) if mean_subtraction else volume
+    if mean_subtraction:  # each field's mean displacement vector, removed in place (the volume is new)
+        volume -= volume.mean(axis=(0, 1), keepdims=True)
+    return volume
 
 
 def cover_size(height: int, width: int, crop_size: int) -> tuple[int, int]:
