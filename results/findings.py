@@ -141,9 +141,12 @@ WHEREWHEN = [
       for layer, name in (("conv3", "ReLU3"), ("conv4", "ReLU4"), ("fc6", "FC6"))],
     ww(FPZ, "3D conv + 3D pooling > 2D conv + 2D pooling (Table 3, T=5)", "a > b",
        ww_run("T5_3d_conv_3d_pool", "3D conv + 3D pool"), ww_run("T5_2d_conv_2d_pool", "2D conv + 2D pool"), "when"),
-    *[ww(PARK_ET_AL, f"m-fusion at {layer} > additive fusion at conv5", "a > b",
+    *[ww(PARK_ET_AL, f"m-fusion at {layer} > additive fusion at conv5 (towers trained through both)", "a > b",
          ww_run(f"m_fusion_{layer}", f"M-fuse {layer}"), ww_run("sum_conv5", "sum at conv5"), "where")
       for layer in ("conv5", "fc7")],
+    ww(FPZ, "conv fusion at ReLU5 > late fusion by averaging, towers trained through the fusion", "a > b",
+       ww_run("conv_fusion_conv5_towers", "ReLU5, towers trained"),
+       Row(WW_STREAMS, "Two-stream: fusion by averaging", "averaging"), "where"),
 ]
 WW_D3D = "d3d/eval/s1/ucf101_split_1"
 WHEREWHEN += [

@@ -7,9 +7,11 @@
 #   2. the spatial (2400 steps) and temporal (4800) streams, scored with averaging and the SVM;
 #   3. FPZ (i): conv fusion at ReLU5 (budget from a held-out-fold curve);
 #   4. FPZ (iii): T=5 3D conv + 3D pooling against 2D conv + 2D pooling, at half that budget;
-#   5. Park: m-fusion at conv5 and fc7 against additive (sum) fusion at conv5, same budget;
-#   6. FPZ (ii): conv fusion at ReLU3, ReLU4 and FC6;
-#   7. Stroud et al.: the flow teacher, the RGB student, D3D and the auxiliary-flow student
+#   5. Park: m-fusion at conv5 and fc7 against additive (sum) fusion at conv5, same budget, all
+#      three training their towers through the fusion;
+#   6. conv fusion at ReLU5 with its towers trained through it, as the m-fusion's are;
+#   7. FPZ (ii): conv fusion at ReLU3, ReLU4 and FC6;
+#   8. Stroud et al.: the flow teacher, the RGB student, D3D and the auxiliary-flow student
 #      (results.d3d_table, 1200 steps a run, both students' weights at 1: neither is tuned).
 # Resumable: a finished render, ingest, run or evaluation is skipped; a cut-off run resumes from
 # its newest checkpoint. Then: python -m results.findings --root "$OUT".
@@ -62,13 +64,20 @@ for layer in conv5 fc7; do
   train "m_fusion_$layer" demo_m_fusion "$fuse_steps" "${fuse[@]}" --set fusion.layer=$layer
   score "m_fusion_$layer" --run "$runs/m_fusion_$layer" --no_svm
 done
-train sum_conv5 demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.type=sum --set fusion.init=fixed
+#    The m-fusion trains its towers through the product (demo_m_fusion), so the sum does too.
+train sum_conv5 demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.type=sum --set fusion.init=fixed \
+    --set fusion.train_from_fusion=false
 score sum_conv5 --run "$runs/sum_conv5" --no_svm
 
-# 6. FPZ (ii): the other fusion layers.
+# 6. Conv fusion at ReLU5 on the where classes when its towers train too: the same fusion with its
+#    towers trained through it, as the m-fusion's are (same budget and learning rate).
+train conv_fusion_conv5_towers demo_conv_fusion "$fuse_steps" "${fuse[@]}" --set fusion.train_from_fusion=false
+score conv_fusion_conv5_towers --run "$runs/conv_fusion_conv5_towers" --no_svm
+
+# 7. FPZ (ii): the other fusion layers.
 for layer in conv3 conv4 fc6; do layer_run $layer; done
 
-# 7. D3D's table on these records (linked where results.d3d_table looks for them).
+# 8. D3D's table on these records (linked where results.d3d_table looks for them).
 mkdir -p "$OUT/d3d/records"
 ln -sfn "$(realpath "$records")" "$OUT/d3d/records/ucf101-s1"
 [ -f "$OUT/d3d/d3d_table.json" ] || $PY -m results.d3d_table --out "$OUT/d3d" --synth "$SYNTH" --splits 1 \
