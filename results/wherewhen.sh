@@ -14,7 +14,7 @@
 #   8. Stroud et al.: the flow teacher, the RGB student, D3D and the auxiliary-flow student
 #      (results.d3d_table, 1200 steps a run, both students' weights at 1: neither is tuned).
 # Resumable: a finished render, ingest, run or evaluation is skipped; a cut-off run resumes from
-# its newest checkpoint. Then: python -m results.findings --root "$OUT".
+# its newest checkpoint. Then: python -m results.findings --root "$OUT" --table wherewhen.
 # Usage: OUT=out/wherewhen results/wherewhen.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
