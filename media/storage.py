@@ -73,8 +73,12 @@ def read_text(storage: Storage, path: str) -> str:
 
 
 def write_text(storage: Storage, path: str, text: str) -> None:
+    write_bytes(storage, path, text.encode("utf-8"))
+
+
+def write_bytes(storage: Storage, path: str, data: bytes) -> None:
     with storage.create(path) as handle:
-        handle.write(text.encode("utf-8"))
+        handle.write(data)
 
 
 def crc32c_of(storage: Storage, path: str) -> str:

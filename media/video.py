@@ -5,6 +5,7 @@ every stage sees the same pixels for the same file.
 """
 from __future__ import annotations
 
+import io
 import itertools
 import os
 from dataclasses import dataclass
@@ -246,18 +247,28 @@ def resize_short_side(frames: np.ndarray, size: int) -> np.ndarray:
     return out[0] if single else out
 
 
-# Container suffix -> FFmpeg encoder name used by write_video's default.
-CODEC_FOR_SUFFIX = {".avi": "mpeg4", ".mp4": "libx264", ".mkv": "libx264"}
+# Container suffix -> FFmpeg encoder name used by encode_video's default, and its muxer.
+CODEC_FOR_SUFFIX = {".avi": "mpeg4", ".mp4": "libx264", ".mkv": "libx264", ".h264": "libx264"}
+FORMAT_FOR_SUFFIX = {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska", ".h264": "h264"}
 
 
 def write_video(path: str, frames, fps: float = 25.0,
                 codec: str | None = None, quality: int = 4) -> None:
-    """Encode RGB uint8 frames ([T,H,W,3], or any iterable of [H,W,3]) to a video file with PyAV.
+    """encode_video to a local file, its container named by the path's suffix."""
+    data = encode_video(frames, os.path.splitext(path)[1], fps=fps, codec=codec, quality=quality, name=path)
+    with open(path, "wb") as handle:
+        handle.write(data)
 
-    `quality` is qscale for MPEG-4 Part 2 and (x4) the CRF for H.264; lower is
-    better. Frame sizes must be even for yuv420p. Encoding is single-threaded, so
-    the same frames give the same bytes on any machine (x264's output depends on
-    its thread count, which by default follows the CPU count).
+
+def encode_video(frames, suffix: str, fps: float = 25.0, codec: str | None = None, quality: int = 4,
+                 name: str = "video") -> bytes:
+    """Encode RGB uint8 frames ([T,H,W,3], or any iterable of [H,W,3]) with PyAV, in memory, so
+    the bytes can be stored anywhere (the renderer writes them through Beam's FileSystems).
+
+    `suffix` picks the container (.avi, .mp4, .mkv, or .h264 for a raw stream). `quality` is qscale for MPEG-4 Part 2
+    and (x4) the CRF for H.264; lower is better. Frame sizes must be even for yuv420p.
+    Encoding is single-threaded, so the same frames give the same bytes on any machine
+    (x264's output depends on its thread count, which by default follows the CPU count).
     """
     import av
     from fractions import Fraction
@@ -265,14 +276,17 @@ def write_video(path: str, frames, fps: float = 25.0,
     frames = iter(frames)
     first = next(frames, None)
     if first is None:
-        raise ValueError(f"{path}: no frames to write")
+        raise ValueError(f"{name}: no frames to write")
     first = np.asarray(first, dtype=np.uint8)
     if first.ndim != 3 or first.shape[-1] != 3:
         raise ValueError(f"frames must be [T,H,W,3], got frames of shape {first.shape}")
-    suffix = os.path.splitext(path)[1].lower()
-    codec = codec or CODEC_FOR_SUFFIX.get(suffix, "mpeg4")
+    suffix = suffix.lower()
+    if suffix not in FORMAT_FOR_SUFFIX:
+        raise ValueError(f"{name}: no container for suffix {suffix!r}; choose from {sorted(FORMAT_FOR_SUFFIX)}")
+    codec = codec or CODEC_FOR_SUFFIX[suffix]
     rate = Fraction(fps).limit_denominator(1000)
-    with av.open(path, mode="w") as container:
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=FORMAT_FOR_SUFFIX[suffix]) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = "yuv420p"
@@ -293,3 +307,4 @@ def write_video(path: str, frames, fps: float = 25.0,
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    return buffer.getvalue()

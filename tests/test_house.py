@@ -1,6 +1,7 @@
 """The house rules, read from the source (no imports run): no import cycle inside tfx_models (imports
 inside functions included), no private name used across modules, nothing imports `serving`, and
-tfx_models never imports beam_pipelines.
+tfx_models never imports beam_pipelines, and beam_pipelines reads and writes data
+only through Beam's FileSystems (its cluster helpers keep their logs and state locally).
 
 tfx_models/registry.py and tfx_models/config/ are leaves; kinds register themselves and the
 factory imports them (docs/adding_a_model_family.md). serving/ is a consumer at the top.
@@ -149,3 +150,27 @@ def test_config_and_registry_are_leaves():
             if leaf == "tfx_models.registry":
                 outside -= {"tfx_models.config", "tfx_models.losses"}  # types only: leaves themselves
             assert not outside, f"{name} must not import {sorted(outside)}"
+
+
+# The cluster helpers keep process logs and state on the launching machine, by design.
+LOCAL_STATE = {"beam_pipelines.job", "beam_pipelines.local_processes", "beam_pipelines.prism_cluster",
+               "beam_pipelines.dask_cluster"}
+LOCAL_IO = {"open", "os.makedirs", "os.remove", "os.replace", "os.rename", "os.listdir", "os.walk",
+            "shutil.copy", "shutil.copyfile", "shutil.move", "shutil.rmtree", "cv2.imwrite", "glob.glob"}
+
+
+def called_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    return ""
+
+
+def test_beam_pipelines_reads_and_writes_data_only_through_beams_filesystems():
+    """gs:// and s3:// work only where a file goes through beam_pipelines.storage (FileSystems)."""
+    offences = [f"{path}:{node.lineno}: {called_name(node)}()" for name, path, tree in parsed("beam_pipelines")
+                if name not in LOCAL_STATE for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and called_name(node) in LOCAL_IO]
+    assert not offences, "local-only file I/O in a Beam job or the renderer:\n" + "\n".join(offences)

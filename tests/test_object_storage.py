@@ -24,6 +24,7 @@ from beam_pipelines.ingest import run_ingest
 from beam_pipelines.ingest_transforms import IngestConfig
 from beam_pipelines.options import pipeline_options
 from beam_pipelines.synth import generate
+from beam_pipelines.synth.__main__ import main as synth_main
 from media.tfrecord import read_records
 from tests.gcs_emulator import emulator  # noqa: F401 (a fixture)
 from tests.test_ingest import IN_MEMORY, entry
@@ -155,6 +156,39 @@ def test_batch_prediction_reads_videos_from_gs_and_writes_there(emulator, bucket
     for name, data in got.items():
         if name != "run-summary.json":
             assert data == swap(open(f"{bucket['local']}/pred/{name}", "rb").read(), bucket), name
+
+
+def normalised(name: str, data: bytes) -> bytes:
+    """A render's JSON without its timings and the paths it was written to."""
+    if name not in ("benchmark.json", "pretrain/pretrain.json"):
+        return data
+    info = json.loads(data)
+    info["timing"] = info["manifest"] = None
+    for dataset in info.get("datasets", {}).values():
+        dataset["root"] = None
+    return json.dumps(info, sort_keys=True).encode()
+
+
+def test_the_benchmark_and_pretraining_set_render_into_a_bucket_as_onto_disk(emulator, bucket, tmp_path, capsys):
+    """The renderer writes through Beam's FileSystems, from its spawned workers too: a render into
+    the bucket holds the files of a render onto disk, byte for byte, and nothing else."""
+    url = f"{bucket['url']}/rendered"
+    pretrain = ["--profile", "tiny", "--pretrain", "2", "--pretrain_clips", "4"]
+    assert synth_main(["--out", url, "--seed", "0", "--profile", "tiny"]) == 0
+    assert synth_main(["--out", url, *pretrain]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["manifest"] == f"{url}/pretrain/pretrain.csv"
+    assert synth_main(["--out", f"{bucket['local']}/synth", *pretrain]) == 0
+    local, remote = local_tree(f"{bucket['local']}/synth"), emulator.download_tree(url)
+    assert sorted(remote) == sorted(local) and len(remote) > 60
+    assert json.loads(remote["benchmark.json"])["datasets"]["ucf101"]["root"] == f"{url}/ucf101"
+    for name, data in local.items():
+        assert normalised(name, remote[name]) == normalised(name, data), name
+
+
+def test_rendering_into_a_bucket_that_does_not_exist_fails_with_one_line(emulator, capsys):
+    assert synth_main(["--out", "gs://no-such-bucket-here/synth", "--profile", "tiny"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: gs://no-such-bucket-here/synth: cannot write"), lines
 
 
 def run_cli(module: str, *args: str) -> subprocess.CompletedProcess:

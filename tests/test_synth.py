@@ -323,6 +323,15 @@ def test_encoding_the_same_frames_again_in_one_process_gives_the_same_bytes(tmp_
     assert {clip: len(d) for clip, d in digests.items()} == {clip: 1 for clip in clips}
 
 
+def test_a_container_suffix_without_a_muxer_is_named(tmp_path):
+    from media.video import write_video
+
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"clip\.webm: no container for suffix '\.webm'"):
+        write_video(str(tmp_path / "clip.webm"), frames)
+    assert not (tmp_path / "clip.webm").exists()
+
+
 def test_same_seed_and_profile_give_byte_identical_files_on_one_cpu_or_several(tiny, tmp_path):
     """A second render in another process, pinned to one CPU with one worker: every video
     (MPEG-4 and H.264), index file, ground truth and picture has the same bytes."""

@@ -1,6 +1,7 @@
 """Render the synthetic action benchmark.
 
     python -m beam_pipelines.synth --out out/synth --seed 0 --profile small [--multiview]
+    python -m beam_pipelines.synth --out gs://bucket/synth --profile small    # any Beam filesystem
     python -m beam_pipelines.synth --out out/synth --profile small --pretrain 40   # only <out>/pretrain/
     python -m beam_pipelines.synth --classes     # the class table as markdown
     python -m beam_pipelines.synth --ceilings    # every model family's ceiling on every set
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 
+from beam_pipelines.storage import absolute, check_writable, join
 from beam_pipelines.synth.classes import classes_of, cue_markdown_table, cue_table, markdown_table
 from beam_pipelines.synth.generate import generate
 from beam_pipelines.synth.pretrain import generate_pretrain
@@ -33,7 +35,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m beam_pipelines.synth",
                                      description="Render the synthetic two-stream action benchmark "
                                                  "(UCF-101-like and HMDB-51-like layouts, true flow).")
-    parser.add_argument("--out", help="output folder (created)")
+    parser.add_argument("--out", help="output folder or bucket prefix (gs://, s3://; created)")
     parser.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="small",
                         help="tiny: tests, seconds; small: quick scripts and benchmarks; demo: make demo; results: the findings; wherewhen*: the where/when classes; full: 240x320")
@@ -62,7 +64,11 @@ def main(argv=None) -> int:
         parser.error("--seed must be >= 0")
     if args.processes < 1:
         parser.error("--processes must be >= 1")
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        check_writable(join(args.out, ".write-check"))
+    except OSError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if args.pretrain:
         try:
             info = generate_pretrain(args.out, args.seed, args.profile, args.pretrain, args.pretrain_clips,
@@ -73,7 +79,7 @@ def main(argv=None) -> int:
         return 0
     benchmark = generate(args.out, args.seed, args.profile, args.multiview, args.processes)
     counts = {name: info["videos"] for name, info in benchmark["datasets"].items()}
-    print(json.dumps({"out": os.path.abspath(args.out), "videos": counts, "timing": benchmark["timing"]}))
+    print(json.dumps({"out": absolute(args.out), "videos": counts, "timing": benchmark["timing"]}))
     return 0
 
 

@@ -1,11 +1,13 @@
-"""Render the whole benchmark to disk: videos, index files, ground truth, pictures, cue tables.
+"""Render the whole benchmark: videos, index files, ground truth, pictures, cue tables.
 
 Clips are rendered by a process pool; every clip's randomness comes from its
 own seed (seed, dataset, class, group, clip), so the output does not depend on
-the number of processes or the order they finish in.
+the number of processes or the order they finish in. Every file is encoded in memory and
+written through Beam's FileSystems, so `out` may be a local folder or a bucket (gs://, s3://).
 """
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -17,8 +19,10 @@ import numpy as np
 from beam_pipelines.synth import layout, pictures
 from beam_pipelines.synth.classes import CLASSES, CUE_CLASSES, classes_of, cue_table
 from beam_pipelines.synth.render import FLOW_BOUND, PROFILES, find_class, render_clip
+from beam_pipelines.storage import BEAM, join
 from media.ceilings import CUE_TABLE_FILE
-from media.video import write_video
+from media.storage import write_bytes, write_text
+from media.video import encode_video
 
 VIDEO_QUALITY = 4
 FLOW_PICTURE_CLASSES = ("SwingBall", "BounceBall", "SpinBall", "ApproachBall", "RecedeBall")
@@ -26,7 +30,7 @@ CUE_FLOW_PICTURE_CLASSES = ("AppleBounces", "LemonBounces", "SwingThenBounce", "
 
 
 def groundtruth_path(out: str, job: layout.ClipJob) -> str:
-    return os.path.join(out, "groundtruth", job.dataset, job.stem + ".npz")
+    return join(out, "groundtruth", job.dataset, job.stem + ".npz")
 
 
 def _init_worker() -> None:
@@ -49,19 +53,19 @@ def render_job(args: tuple[str, int, str, layout.ClipJob]) -> dict:
     out, seed, profile, job = args
     clip = render_clip(job.name, seed, job.group, job.clip, profile, view=job.view, dataset=job.dataset)
     codec, fps = layout.CODECS[job.dataset]
-    video = os.path.join(out, job.dataset, job.path)
-    os.makedirs(os.path.dirname(video), exist_ok=True)
-    write_video(video, clip.frames, fps=fps, codec=codec, quality=VIDEO_QUALITY)
-    truth = groundtruth_path(out, job)
-    os.makedirs(os.path.dirname(truth), exist_ok=True)
+    video = encode_video(clip.frames, os.path.splitext(job.path)[1], fps=fps, codec=codec, quality=VIDEO_QUALITY,
+                         name=job.path)
+    write_bytes(BEAM, join(out, job.dataset, job.path), video)
+    truth = io.BytesIO()
     np.savez_compressed(truth, flow=clip.flow.astype(np.float16), valid=clip.valid)
+    write_bytes(BEAM, groundtruth_path(out, job), truth.getvalue())
     return {"frames": len(clip.frames), "motion": clip.motion, "max_abs_flow": float(np.abs(clip.flow).max()),
-            "valid_fraction": float(clip.valid.mean()), "bytes": os.path.getsize(video)}
+            "valid_fraction": float(clip.valid.mean()), "bytes": len(video)}
+
 
 
 def _pictures(out: str, seed: int, profile: str) -> None:
-    folder = os.path.join(out, "pictures")
-    os.makedirs(folder, exist_ok=True)
+    folder = join(out, "pictures")
     cue_set = "wherewhen" in PROFILES[profile].datasets
     rows = []
     for cls in CUE_CLASSES if cue_set else CLASSES:
@@ -69,16 +73,16 @@ def _pictures(out: str, seed: int, profile: str) -> None:
         name = cls.ucf_name or cls.hmdb_name
         clip = render_clip(name, seed, profile=profile, dataset=dataset)
         rows.append((name, (cls.kit, clip.motion, cls.stream.split(" ")[0]), clip.frames))
-    pictures.save_png(os.path.join(folder, "contact_sheet.png"), pictures.contact_sheet(rows))
+    pictures.save_png(join(folder, "contact_sheet.png"), pictures.contact_sheet(rows))
     for name in CUE_FLOW_PICTURE_CLASSES if cue_set else FLOW_PICTURE_CLASSES:
         clip = render_clip(name, seed, profile=profile, dataset="wherewhen" if cue_set else "ucf101")
         strip = pictures.flow_strip(clip.frames, clip.flow, clip.valid, FLOW_BOUND / 2)
-        pictures.save_png(os.path.join(folder, f"flow_v_{name}_g01_c01.png"), strip)
+        pictures.save_png(join(folder, f"flow_v_{name}_g01_c01.png"), strip)
 
 
 def generate(out: str, seed: int = 0, profile: str = "small", multiview: bool = False,
              processes: int = 2) -> dict:
-    """Write the benchmark under `out` and return what benchmark.json records."""
+    """Write the benchmark under `out` (a folder or a bucket) and return what benchmark.json records."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
     spec = PROFILES[profile]
@@ -93,16 +97,15 @@ def generate(out: str, seed: int = 0, profile: str = "small", multiview: bool = 
     summary = {}
     for dataset in datasets:
         own = [job for job in jobs if job.dataset == dataset]
-        root = os.path.join(out, dataset)
+        root = join(out, dataset)
         {"ucf101": layout.write_ucf_lists, "hmdb51": layout.write_hmdb_splits,
          "multiview": layout.write_manifest,
          "wherewhen": lambda folder, clips: layout.write_ucf_lists(folder, clips, "wherewhen")}[dataset](root, own)
-        with open(os.path.join(root, CUE_TABLE_FILE), "w", encoding="utf-8") as handle:
-            json.dump(cue_table(dataset), handle, indent=1, sort_keys=True)
+        write_text(BEAM, join(root, CUE_TABLE_FILE), json.dumps(cue_table(dataset), indent=1, sort_keys=True))
         own_stats = [s for job, s in zip(jobs, stats) if job.dataset == dataset]
         codec, fps = layout.CODECS[dataset]
         summary[dataset] = {
-            "root": os.path.abspath(root),
+            "root": root,
             "classes": [name for name, _ in classes_of(dataset)],
             "class_streams": {name: find_class(name).stream for name, _ in classes_of(dataset)},
             "videos": len(own),
@@ -124,6 +127,5 @@ def generate(out: str, seed: int = 0, profile: str = "small", multiview: bool = 
         "timing": {"processes": processes, "render_encode_seconds": round(render_seconds, 2),
                    "pictures_seconds": round(time.perf_counter() - start_pictures, 2)},
     }
-    with open(os.path.join(out, "benchmark.json"), "w", encoding="utf-8") as handle:
-        json.dump(benchmark, handle, indent=2)
+    write_text(BEAM, join(out, "benchmark.json"), json.dumps(benchmark, indent=2))
     return benchmark

@@ -13,11 +13,14 @@ train and test and every group is tested exactly once.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 
+from beam_pipelines.storage import BEAM, join
 from beam_pipelines.synth.classes import classes_of
 from beam_pipelines.synth.render import Profile
+from media.storage import write_text
 
 SPLITS = (1, 2, 3)
 CODECS = {"ucf101": ("mpeg4", 25.0), "hmdb51": ("libx264", 30.0), "multiview": ("libx264", 25.0),
@@ -81,40 +84,38 @@ def plan(profile: Profile, multiview: bool = False) -> list[ClipJob]:
 
 
 def _write_lines(path: str, lines: list[str], ending: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        handle.write("".join(line + ending for line in lines))
+    write_text(BEAM, path, "".join(line + ending for line in lines))
 
 
 def write_ucf_lists(root: str, jobs: list[ClipJob], dataset: str = "ucf101") -> None:
     """classInd.txt, trainlist0N.txt and testlist0N.txt with CRLF endings, like the originals."""
-    folder = os.path.join(root, "ucfTrainTestlist")
+    folder = join(root, "ucfTrainTestlist")
     names = [name for name, _ in classes_of(dataset)]
-    _write_lines(os.path.join(folder, "classInd.txt"), [f"{i} {name}" for i, name in enumerate(names, 1)], "\r\n")
+    _write_lines(join(folder, "classInd.txt"), [f"{i} {name}" for i, name in enumerate(names, 1)], "\r\n")
     for split in SPLITS:
         relative = [(job, job.path.split("/", 1)[1]) for job in jobs]
-        _write_lines(os.path.join(folder, f"trainlist{split:02d}.txt"),
+        _write_lines(join(folder, f"trainlist{split:02d}.txt"),
                      [f"{path} {job.label + 1}" for job, path in relative if job.fold != split], "\r\n")
-        _write_lines(os.path.join(folder, f"testlist{split:02d}.txt"),
+        _write_lines(join(folder, f"testlist{split:02d}.txt"),
                      [path for job, path in relative if job.fold == split], "\r\n")
 
 
 def write_hmdb_splits(root: str, jobs: list[ClipJob]) -> None:
     """<class>_test_splitN.txt: every video of the class, 1 = train, 2 = test (trailing space as in HMDB)."""
-    folder = os.path.join(root, "testTrainMulti_7030_splits")
+    folder = join(root, "testTrainMulti_7030_splits")
     for name, _ in classes_of("hmdb51"):
         own = [job for job in jobs if job.name == name]
         for split in SPLITS:
             lines = [f"{os.path.basename(job.path)} {2 if job.fold == split else 1} " for job in own]
-            _write_lines(os.path.join(folder, f"{name}_test_split{split}.txt"), lines, "\n")
+            _write_lines(join(folder, f"{name}_test_split{split}.txt"), lines, "\n")
 
 
 def write_manifest(root: str, jobs: list[ClipJob]) -> None:
     """manifest.csv for the CSV reader; split 1's assignment; a view pair shares its group."""
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "manifest.csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["path", "label", "split", "group", "view"])
-        for job in jobs:
-            pair = job.stem.rsplit("_view", 1)[0]
-            writer.writerow([job.path, job.name, "test" if job.fold == 1 else "train", pair, job.view])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["path", "label", "split", "group", "view"])
+    for job in jobs:
+        pair = job.stem.rsplit("_view", 1)[0]
+        writer.writerow([job.path, job.name, "test" if job.fold == 1 else "train", pair, job.view])
+    write_text(BEAM, join(root, "manifest.csv"), text.getvalue())

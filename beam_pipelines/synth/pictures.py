@@ -4,7 +4,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from beam_pipelines.storage import BEAM
 from media.flow import flow_to_rgb
+from media.storage import write_bytes
 
 LABEL_WIDTH = 150
 
@@ -39,5 +41,8 @@ def flow_strip(frames: np.ndarray, flow: np.ndarray, valid: np.ndarray, bound: f
 
 
 def save_png(path: str, rgb: np.ndarray) -> None:
-    if not cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write {path}")
+    """Encode in memory and store through Beam's FileSystems (a local folder or a bucket)."""
+    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"{path}: could not encode a {rgb.shape} picture as PNG")
+    write_bytes(BEAM, path, data.tobytes())

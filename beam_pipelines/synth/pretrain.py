@@ -23,6 +23,7 @@ Written as MPEG-4 .avi files, a CSV manifest (`pretrain.csv`, so the records' da
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import time
@@ -35,7 +36,9 @@ from beam_pipelines.synth.classes import KITS, MOTIONS, Kit
 from beam_pipelines.synth.generate import VIDEO_QUALITY, render_all
 from beam_pipelines.synth.render import PROFILES, render_kit_clip
 from beam_pipelines.synth.textures import SCENES
-from media.video import write_video
+from beam_pipelines.storage import BEAM, join
+from media.storage import write_bytes, write_text
+from media.video import encode_video
 
 PRETRAIN_CODE = 3  # seed key of this set; render.DATASET_CODES gives the benchmark's 1 and 2
 MIN_BENCHMARK_DISTANCE = 80.0
@@ -142,18 +145,19 @@ def _render_job(args: tuple[str, int, str, Kit, PretrainClip]) -> dict:
     """Render and encode one clip; the first group's frames come back for the contact sheet."""
     out, seed, profile, kit, job = args
     frames = render(seed, kit, job, profile)
-    path = os.path.join(out, job.path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_video(path, frames, fps=FPS, codec=CODEC, quality=VIDEO_QUALITY)
-    return {"frames": len(frames), "bytes": os.path.getsize(path), "sheet": frames if job.group == 1 else None}
+    video = encode_video(frames, os.path.splitext(job.path)[1], fps=FPS, codec=CODEC, quality=VIDEO_QUALITY,
+                         name=job.path)
+    write_bytes(BEAM, join(out, job.path), video)
+    return {"frames": len(frames), "bytes": len(video), "sheet": frames if job.group == 1 else None}
 
 
 def write_manifest(path: str, jobs: list[PretrainClip]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["path", "label", "split", "group"])
-        for job in jobs:
-            writer.writerow([job.path, job.name, job.split, f"{job.name}_g{job.group:02d}"])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["path", "label", "split", "group"])
+    for job in jobs:
+        writer.writerow([job.path, job.name, job.split, f"{job.name}_g{job.group:02d}"])
+    write_text(BEAM, path, text.getvalue())
 
 
 def generate_pretrain(out: str, seed: int = 0, profile: str = "small", classes: int = 40, clips: int = 8,
@@ -165,22 +169,21 @@ def generate_pretrain(out: str, seed: int = 0, profile: str = "small", classes: 
         raise ValueError(f"the pre-training set needs at least 2 classes, got {classes}")
     if clips < TEST_EVERY:
         raise ValueError(f"clips per class must be >= {TEST_EVERY} (every {TEST_EVERY}th is a test clip), got {clips}")
-    root = os.path.join(out, "pretrain")
-    os.makedirs(root, exist_ok=True)
+    root = join(out, "pretrain")
     kits = draw_kits(seed, classes)
     jobs = plan(seed, kits, clips)
     start = time.perf_counter()
     stats = render_all(_render_job, [(root, seed, profile, kits[job.label], job) for job in jobs], processes)
     seconds = time.perf_counter() - start
-    manifest = os.path.join(root, "pretrain.csv")
+    manifest = join(root, "pretrain.csv")
     write_manifest(manifest, jobs)
     rows = [(job.name, (kits[job.label].shape, kits[job.label].pattern), s["sheet"])
             for job, s in zip(jobs, stats) if s["sheet"] is not None]
-    pictures.save_png(os.path.join(root, "contact_sheet.png"), pictures.contact_sheet(rows))
+    pictures.save_png(join(root, "contact_sheet.png"), pictures.contact_sheet(rows))
     nearest_same = [kit_distance(a, b) for i, a in enumerate(kits) for b in kits[:i]
                     if (a.shape, a.pattern) == (b.shape, b.pattern)]
     info = {
-        "profile": profile, "seed": seed, "seed_code": PRETRAIN_CODE, "manifest": os.path.abspath(manifest),
+        "profile": profile, "seed": seed, "seed_code": PRETRAIN_CODE, "manifest": manifest,
         "frame_size": dict(zip(("height", "width"), PROFILES[profile].size)), "frames_per_clip": list(LENGTHS),
         "classes": classes, "clips_per_class": clips, "videos": len(jobs),
         "test_videos": sum(job.split == "test" for job in jobs), "frames": sum(s["frames"] for s in stats),
@@ -194,6 +197,5 @@ def generate_pretrain(out: str, seed: int = 0, profile: str = "small", classes: 
         "scenes": len(SCENES + EXTRA_SCENES),
         "timing": {"processes": processes, "render_encode_seconds": round(seconds, 2)},
     }
-    with open(os.path.join(root, "pretrain.json"), "w", encoding="utf-8") as handle:
-        json.dump(info, handle, indent=2)
+    write_text(BEAM, join(root, "pretrain.json"), json.dumps(info, indent=2))
     return info
