@@ -27,6 +27,7 @@ supporting len() and integer indexing, so readers can decode lazily.
 from __future__ import annotations
 
 import math
+import sys
 
 import cv2
 import numpy as np
@@ -169,13 +170,37 @@ def crop(image: np.ndarray, top: int, left: int, size: int, flip: bool, is_flow:
     return out
 
 
+class Buffers:
+    """Arrays handed out again once nothing else holds them (neither the array nor a view of it).
+
+    A video's 25 x 10 flow crops fill 128-250 MB; in a fresh array each video, the kernel's page
+    faults cost about as much as cutting the crops (docs/performance.md). The evaluator keeps one
+    Buffers for the thread that builds its inputs. An array still held anywhere is never handed
+    out, whatever that thread's timing: then a new one is made, as without Buffers.
+    """
+
+    def __init__(self, keep: int = 3):
+        self.keep = keep
+        self._arrays: list[np.ndarray] = []
+
+    def empty(self, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+        for array in self._arrays:
+            # Held by the list, the loop variable and getrefcount's argument only: free.
+            if array.shape == shape and array.dtype == dtype and sys.getrefcount(array) == 3:
+                return array
+        array = np.empty(shape, dtype)
+        self._arrays = (self._arrays + [array])[-self.keep:]
+        return array
+
+
 def crop_batch(clips: list[list[np.ndarray]], boxes: list[tuple[int, int, bool]], size: int,
-               is_flow: bool) -> np.ndarray:
+               is_flow: bool, buffers: Buffers | None = None) -> np.ndarray:
     """[clips][T] images -> [clips * boxes, T, size, size, C], clip-major, every crop written once
-    into one array: a video's 25 x 10 flow crops are 180 MB at 96 px, and stacking them in
-    steps copied them two or three times."""
+    into one array (from `buffers` when given): a video's 25 x 10 flow crops are 180 MB at 96 px,
+    and stacking them in steps copied them two or three times."""
     channels = clips[0][0].shape[-1]
-    out = np.empty((len(clips) * len(boxes), len(clips[0]), size, size, channels), np.float32)
+    shape = (len(clips) * len(boxes), len(clips[0]), size, size, channels)
+    out = buffers.empty(shape) if buffers is not None else np.empty(shape, np.float32)
     first: dict[tuple[int, ...], int] = {}  # a clip of the very same images as an earlier one: its crops
     for i, clip in enumerate(clips):
         rows = slice(i * len(boxes), (i + 1) * len(boxes))
@@ -240,7 +265,7 @@ def clip_starts(num_frames: int, *, count: int, snippets: int, stride: int) -> n
 def joint_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"), num_frames: int = 25,
                      crops: int = 10, crop_size: int = 224, length: int = 10, stacking: str = "optical_flow",
                      bidirectional: bool = False, mean_subtraction: bool = True, snippets: int = 1,
-                     snippet_stride: int = 10) -> dict:
+                     snippet_stride: int = 10, buffers: Buffers | None = None) -> dict:
     """Test inputs of a model that sees its streams together: for each of num_frames clips and
     each crop, T snippets whose RGB frame and flow volume start at the same frame and share the
     crop. {"rgb": [N,T,c,c,3], "flow": [N,T,c,c,2L]} (no T axis when T=1), N = num_frames*crops.
@@ -266,7 +291,7 @@ def joint_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "t
     boxes = crop_boxes(height, width, crop_size, crops)
     out = {}
     for key, clips in images.items():
-        batch = crop_batch(clips, boxes, crop_size, key == "flow")
+        batch = crop_batch(clips, boxes, crop_size, key == "flow", buffers)
         out[key] = batch[:, 0] if snippets == 1 else batch
     return out
 
@@ -281,7 +306,8 @@ def _once_per_position(positions, build) -> list[np.ndarray]:
 def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "temporal"),
                      num_frames: int = 25, crops: int = 10, crop_size: int = 224,
                      length: int = 10, stacking: str = "optical_flow",
-                     bidirectional: bool = False, mean_subtraction: bool = True) -> dict:
+                     bidirectional: bool = False, mean_subtraction: bool = True,
+                     buffers: Buffers | None = None) -> dict:
     """All test inputs of one video for separate streams: {"rgb": [N,c,c,3], "flow": [N,c,c,2L]},
     N = num_frames*crops; each stream spreads its frames over its own valid range.
 
@@ -309,7 +335,7 @@ def video_test_batch(frames, flow, backward_flow=None, *, streams=("spatial", "t
             raise ValueError(f"stream must be one of {STREAMS}, got {stream!r}")
         height, width = images[0].shape[:2]
         boxes = crop_boxes(height, width, crop_size, crops)
-        out[key] = crop_batch([[image] for image in images], boxes, crop_size, is_flow)[:, 0]
+        out[key] = crop_batch([[image] for image in images], boxes, crop_size, is_flow, buffers)[:, 0]
     return out
 
 

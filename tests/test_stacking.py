@@ -169,3 +169,37 @@ def test_tf_resize_crop_and_flip_equal_numpy():
     got = stacking_tf.crop(resized, tf.constant(0), tf.constant(3), 12, tf.constant(True), True)
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-4)
     assert stacking_tf.resize_to_cover(tf.constant(volume), 7, True).shape == (7, 10, 4)
+
+
+def test_buffers_hand_out_an_array_again_only_once_nothing_holds_it():
+    buffers = stacking.Buffers(keep=3)
+    first = buffers.empty((4, 5))
+    address = first.ctypes.data
+    held = buffers.empty((4, 5))  # `first` is held: a new array
+    assert held.ctypes.data != address
+    view = first[:, 1]
+    del first
+    assert buffers.empty((4, 5)).ctypes.data not in (address, held.ctypes.data)  # a view holds it too
+    del view
+    assert buffers.empty((4, 5)).ctypes.data == address  # free: handed out again
+    assert buffers.empty((2, 5)).shape == (2, 5) and buffers.empty((4, 5), np.float64).dtype == np.float64
+
+
+def test_a_videos_inputs_stay_as_built_while_held_when_the_next_video_reuses_buffers():
+    rng = np.random.default_rng(1)
+    videos = [(rng.integers(0, 256, (20, 6, 8, 3), dtype=np.uint8), rng.normal(size=(19, 6, 8, 2)).astype(np.float32))
+              for _ in range(4)]
+    options = dict(crop_size=4, length=4, num_frames=5, crops=10)
+    expected = [stacking.video_test_batch(frames, flow, None, **options) for frames, flow in videos]
+    buffers = stacking.Buffers()
+    kept = []
+    for i, (frames, flow) in enumerate(videos):
+        batch = stacking.video_test_batch(frames, flow, None, buffers=buffers, **options)
+        if i % 2 == 0:
+            kept.append((i, batch))  # held across the next builds
+        for key in batch:
+            np.testing.assert_array_equal(batch[key], expected[i][key])
+        del batch
+    for i, batch in kept:
+        for key in batch:
+            np.testing.assert_array_equal(batch[key], expected[i][key])

@@ -92,6 +92,7 @@ def record_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *
         check_stream_options(stream, length, stacking, bidirectional)
     if "temporal" in streams:
         check_source(record_dir, "temporal", bidirectional)
+    buffers = np_stacking.Buffers()  # this generator runs on one thread: the evaluator's input builder
     for serialized in iter_records(record_dir, subset):
         context, frames, flow, backward = lazy_video(serialized, record_dir)
         if fold is not None and int(fold_of(context["group"], fold[0])) != fold[1]:
@@ -100,7 +101,7 @@ def record_test_inputs(record_dir: str, subset: str, streams: tuple[str, ...], *
                        stacking=stacking, bidirectional=bidirectional, mean_subtraction=mean_subtraction)
         try:
             features = np_stacking.evaluation_batch(frames, flow, backward, joint=joint, snippets=snippets,
-                                              snippet_stride=snippet_stride, **options)
+                                                    snippet_stride=snippet_stride, buffers=buffers, **options)
         except ValueError as error:
             raise ValueError(f"{record_dir}: record {context['id']}: {error}") from None
         yield VideoInputs(id=context["id"], label=context["label"], task_dataset=context["dataset"],

@@ -257,6 +257,7 @@ def score_videos(models: list[EvalModel], record_dir: str, subset: str, *, num_f
                 probabilities = e.scores(features, batch_size)
                 per_model[e.label] += [part.mean(axis=0)
                                        for part in np.split(probabilities, np.cumsum(counts)[:-1])]
+            del features, pack  # so the input builder may reuse their arrays (media.stacking.Buffers)
         if ids is not None and group_ids != ids:
             raise RuntimeError(f"{record_dir}: {subset} records were read in a different order twice")
         ids, labels = group_ids, np.asarray(group_labels)
