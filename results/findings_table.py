@@ -8,7 +8,8 @@ the paper's claim about them ('a > b', 'a >= b' or 'a ~ b', see
 tfx_models.evaluation.paired.verdict) and, where the paper's claim is about one kind of
 class, the cue group to restrict the videos to. Rows are aligned by video id, so two
 evaluations of the same split compare video for video. A finding whose evaluations do not
-exist yet is listed as not measured rather than left out.
+exist yet is listed as not measured rather than left out. Two rows that both do no better than
+guessing on the compared videos leave the finding unresolved, "(both at chance)".
 """
 from __future__ import annotations
 
@@ -47,9 +48,10 @@ def measure(root: str, finding: Finding) -> dict | None:
         return None
     a, dataset = row_outcomes(dirs[0], finding.a.label or _only_label(dirs[0]))
     b, _ = row_outcomes(dirs[1], finding.b.label or _only_label(dirs[1]))
-    return compare_outcomes(a, b, finding.claim, dataset=dataset, cue=finding.cue,
-                            cues=_row_json(root, finding.a).get("cue_groups"),
-                            what=f"{finding.a.split_dir} and {finding.b.split_dir}")
+    recorded = _row_json(root, finding.a)
+    return compare_outcomes(a, b, finding.claim, dataset=dataset, cue=finding.cue, cues=recorded.get("cue_groups"),
+                            what=f"{finding.a.split_dir} and {finding.b.split_dir}",
+                            classes=len(recorded["classes"]) if "classes" in recorded else None)
 
 
 def _only_label(split_dir: str) -> str:
@@ -91,7 +93,8 @@ def markdown(root: str, findings: list[Finding]) -> tuple[str, list[dict]]:
             cells = [f"{f.a.name} {100 * result['accuracy_a']:.1f}%", f"{f.b.name} {100 * result['accuracy_b']:.1f}%",
                      _ceiling_cell(root, f),
                      f"{100 * result['difference']:+.1f} [{100 * result['low']:+.1f}, {100 * result['high']:+.1f}]",
-                     f"{result['mcnemar_p']:.3g}", str(result["videos"]), f"**{result['verdict']}**"]
+                     f"{result['mcnemar_p']:.3g}", str(result["videos"]),
+                     f"**{result['verdict']}**" + (" (both at chance)" if result.get("at_chance") else "")]
         scope = f" ({f.cue} classes)" if f.cue else ""
         lines.append(f"| {f.paper} | {f.finding}{scope} | " + " | ".join(cells) + f" | `{f.command}` |")
         data.append({"paper": f.paper, "finding": f.finding, "claim": f.claim, "cue": f.cue, "a": f.a.name,

@@ -90,9 +90,11 @@ def compare_sources(a: dict[str, tuple[str, str]], b: dict[str, tuple[str, str]]
 
 
 def compare_outcomes(a: Outcomes, b: Outcomes, claim: str, *, dataset: str = "", cue: str = "",
-                     cues: dict[str, str] | None = None, what: str = "the two rows") -> dict:
+                     cues: dict[str, str] | None = None, what: str = "the two rows",
+                     classes: int | None = None) -> dict:
     """The paired comparison of two rows' outcomes on the same videos (of one cue group if given;
-    cues maps class -> cue group, by default the embedded benchmark's table for `dataset`)."""
+    cues maps class -> cue group, by default the embedded benchmark's table for `dataset`); with
+    `classes`, two rows both at chance leave the claim unresolved."""
     if set(a) != set(b):
         raise ValueError(f"{what} score different test videos ({len(set(a) ^ set(b))} differ); a paired "
                          "comparison needs the same ones")
@@ -102,13 +104,16 @@ def compare_outcomes(a: Outcomes, b: Outcomes, claim: str, *, dataset: str = "",
         ids = [i for i in ids if cues[a[i][1]] == cue]
         if not ids:
             raise ValueError(f"{what}: no test video of a {cue!r} class")
-    return compare_correct([a[i][0] for i in ids], [b[i][0] for i in ids], claim)
+    return compare_correct([a[i][0] for i in ids], [b[i][0] for i in ids], claim, classes=classes)
 
 
-def compare_correct(correct_a, correct_b, claim: str) -> dict:
+def compare_correct(correct_a, correct_b, claim: str, classes: int | None = None) -> dict:
     """The paired comparison of two per-video right/wrong vectors, with the claim's verdict."""
     comparison = paired.compare(correct_a, correct_b)
-    return {**comparison.to_dict(), "verdict": paired.verdict(comparison, claim)}
+    result = {**comparison.to_dict(), "verdict": paired.verdict(comparison, claim, classes=classes)}
+    if classes is not None:
+        result["at_chance"] = not paired.learned(comparison, classes)
+    return result
 
 
 def section(results: list[tuple[str, str, str, dict]]) -> str:

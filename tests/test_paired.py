@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from tfx_models.evaluation.paired import (CONTRADICTED, HOLDS, UNRESOLVED, PairedComparison, compare,
-                                          mcnemar_exact, verdict)
+from tfx_models.evaluation.paired import (CONTRADICTED, HOLDS, UNRESOLVED, PairedComparison, above_chance,
+                                          compare, mcnemar_exact, verdict)
 
 
 def test_exact_mcnemar_by_hand():
@@ -67,3 +67,25 @@ def test_a_not_worse_claim_is_contradicted_only_when_a_is_clearly_worse():
     assert (worse.only_a, worse.only_b) == (0, 30) and worse.high < 0 and worse.mcnemar_p < 1e-8
     assert verdict(worse, "a >= b") == CONTRADICTED
     assert verdict(compare(b, a), "a >= b") == HOLDS
+
+
+def test_above_chance_by_hand():
+    # 10 videos, 2 classes: P(X >= 9) = (10 + 1) / 1024 = 0.011; P(X >= 8) = (45 + 10 + 1) / 1024 = 0.055.
+    assert above_chance(9, 10, 2) and not above_chance(8, 10, 2)
+    # 4 classes, 3 videos all right: P = 1/64 = 0.016; 2 of 3: P = (3 * 3 + 1) / 64 = 0.16.
+    assert above_chance(3, 3, 4) and not above_chance(2, 3, 4)
+    # 1,000 videos of 8 classes (the where/when set's): 125 expected; 147 is p ~ 0.02, 139 p ~ 0.09.
+    assert above_chance(147, 1000, 8) and not above_chance(139, 1000, 8)
+
+
+def test_two_models_both_at_chance_leave_any_claim_unresolved():
+    """The where/when D3D rows: 11.5% against 8.7% of 1,000 videos among 8 classes differ clearly,
+    but neither net learned the classes; one model above chance keeps the usual verdict (a net
+    that fails from scratch is itself the finding of "pre-training > from scratch")."""
+    a, b, good = (np.arange(1000) < n for n in (115, 87, 500))  # b's right videos are a's too
+    both_guessing = compare(a, b)
+    assert both_guessing.low > 0 and both_guessing.mcnemar_p < 0.05
+    assert verdict(both_guessing, "a > b") == HOLDS
+    assert verdict(both_guessing, "a > b", classes=8) == UNRESOLVED
+    assert verdict(compare(good, b), "a > b", classes=8) == HOLDS
+    assert verdict(compare(good, b), "a > b", classes=2) == UNRESOLVED  # 50% of 2 classes: chance too

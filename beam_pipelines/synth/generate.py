@@ -16,10 +16,10 @@ import time
 import cv2
 import numpy as np
 
+from beam_pipelines.storage import BEAM, join
 from beam_pipelines.synth import layout, pictures
 from beam_pipelines.synth.classes import CLASSES, CUE_CLASSES, classes_of, cue_table
 from beam_pipelines.synth.render import FLOW_BOUND, PROFILES, find_class, render_clip
-from beam_pipelines.storage import BEAM, join
 from media.ceilings import CUE_TABLE_FILE
 from media.storage import write_bytes, write_text
 from media.video import encode_video
@@ -61,7 +61,6 @@ def render_job(args: tuple[str, int, str, layout.ClipJob]) -> dict:
     write_bytes(BEAM, groundtruth_path(out, job), truth.getvalue())
     return {"frames": len(clip.frames), "motion": clip.motion, "max_abs_flow": float(np.abs(clip.flow).max()),
             "valid_fraction": float(clip.valid.mean()), "bytes": len(video)}
-
 
 
 def _pictures(out: str, seed: int, profile: str) -> None:

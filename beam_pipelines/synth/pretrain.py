@@ -31,12 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from beam_pipelines.storage import BEAM, join
 from beam_pipelines.synth import pictures
 from beam_pipelines.synth.classes import KITS, MOTIONS, Kit
 from beam_pipelines.synth.generate import VIDEO_QUALITY, render_all
 from beam_pipelines.synth.render import PROFILES, render_kit_clip
 from beam_pipelines.synth.textures import SCENES
-from beam_pipelines.storage import BEAM, join
 from media.storage import write_bytes, write_text
 from media.video import encode_video
 

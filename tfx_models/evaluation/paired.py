@@ -8,7 +8,9 @@ interval is clear of zero and McNemar's p is below `alpha`; the opposite directi
 same two tests, contradicts it; anything else is unresolved. Both are asked because with few
 discordant videos the bootstrap interval is too narrow (4 videos against 0 give an interval
 clear of zero but p = 0.125). A finding of equality ("about as good") holds when the whole
-interval lies within +-margin.
+interval lies within +-margin. Two models that are both no better than guessing (an exact
+one-sided binomial test against 1/classes) have not learned the classes compared, so any
+difference between them leaves the claim unresolved.
 """
 from __future__ import annotations
 
@@ -45,6 +47,15 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def above_chance(correct: int, videos: int, classes: int, alpha: float = 0.05) -> bool:
+    """Whether `correct` right of `videos` beats guessing among `classes`: exact one-sided binomial."""
+    p = 1.0 / classes
+    log_p, log_q = math.log(p), math.log1p(-p)
+    tail = sum(math.exp(math.lgamma(videos + 1) - math.lgamma(k + 1) - math.lgamma(videos - k + 1)
+                        + k * log_p + (videos - k) * log_q) for k in range(correct, videos + 1))
+    return tail < alpha
+
+
 def compare(correct_a, correct_b, *, confidence: float = 0.95, resamples: int = 10_000,
             seed: int = 0) -> PairedComparison:
     """correct_a, correct_b: per-video booleans over the same videos in the same order."""
@@ -64,16 +75,24 @@ def compare(correct_a, correct_b, *, confidence: float = 0.95, resamples: int = 
                             only_a=only_a, only_b=only_b, mcnemar_p=mcnemar_exact(only_a, only_b))
 
 
-def verdict(comparison: PairedComparison, claim: str, margin: float = 0.03, alpha: float = 0.05) -> str:
+def verdict(comparison: PairedComparison, claim: str, margin: float = 0.03, alpha: float = 0.05,
+            classes: int | None = None) -> str:
     """claim: 'a > b', 'a >= b' (a not worse: holds when the interval's low end is above -margin)
-    or 'a ~ b' (equal within +-margin)."""
+    or 'a ~ b' (equal within +-margin). With `classes`, two models both at chance are unresolved."""
+    if claim not in ("a > b", "a >= b", "a ~ b"):
+        raise ValueError(f"claim must be 'a > b', 'a >= b' or 'a ~ b', got {claim!r}")
+    if classes is not None and not learned(comparison, classes, alpha):
+        return UNRESOLVED
     lo, hi = comparison.low, comparison.high
     significant = comparison.mcnemar_p < alpha
     if claim == "a > b":
         return HOLDS if lo > 0 and significant else CONTRADICTED if hi < 0 and significant else UNRESOLVED
     if claim == "a >= b":
         return HOLDS if lo > -margin else CONTRADICTED if hi < 0 and significant else UNRESOLVED
-    if claim == "a ~ b":
-        return HOLDS if -margin < lo and hi < margin else CONTRADICTED if lo > margin or hi < -margin \
-            else UNRESOLVED
-    raise ValueError(f"claim must be 'a > b', 'a >= b' or 'a ~ b', got {claim!r}")
+    return HOLDS if -margin < lo and hi < margin else CONTRADICTED if lo > margin or hi < -margin else UNRESOLVED
+
+
+def learned(comparison: PairedComparison, classes: int, alpha: float = 0.05) -> bool:
+    """Whether at least one of the two models beats guessing on the compared videos."""
+    return any(above_chance(round(accuracy * comparison.videos), comparison.videos, classes, alpha)
+               for accuracy in (comparison.accuracy_a, comparison.accuracy_b))
