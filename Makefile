@@ -54,7 +54,7 @@ demo: venv
 	OUT=$(OUT) PY=$(PY) bash scripts/demo.sh
 
 test: venv
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 clean:
 	rm -rf out
