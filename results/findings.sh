@@ -225,13 +225,15 @@ done
 $PY -m results.flow_probe_table "${table[@]}" --out "$probes/table.md" > /dev/null
 
 # 11. Is the teacher the weak link? D3D again from a flow teacher trained four times as long (4800
-#     steps). The runs that do not read the teacher are step 9's, linked, so every comparison with
-#     them is paired on the same predictions.
+#     steps), at lambda 1 and at the chosen lambda (the findings' last rows). The runs that do not
+#     read the teacher are step 9's, linked, so every comparison with them is paired on the same
+#     predictions.
 strong="$OUT/d3d_teacher4800"
 mkdir -p "$strong/records" "$strong/runs/s1"
 ln -sfn "$(realpath "$records")" "$strong/records/ucf101-s1"
 for run in student student_continued aux; do ln -sfn "$(realpath "$d3d_runs/$run")" "$strong/runs/s1/$run"; done
-[ -f "$strong/d3d_table.json" ] || $PY -m results.d3d_table --out "$strong" --synth "$SYNTH" --splits 1 \
-    --steps 1200 --teacher_steps 4800 --set data.cache_decoded=true | tail -1
+$PY -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['mse_weights'] != [float(sys.argv[2])])" \
+    "$strong/d3d_table.json" "$weight" 2>/dev/null || $PY -m results.d3d_table --out "$strong" --synth "$SYNTH" \
+    --splits 1 --steps 1200 --teacher_steps 4800 --mse_weights "$weight" --set data.cache_decoded=true | tail -1
 
 $PY -m results.findings --root "$OUT"

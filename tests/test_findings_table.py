@@ -135,3 +135,19 @@ def test_d3d_rows_follow_the_lambda_chosen_on_held_out_groups(tmp_path):
         assert [f.b.label for f in rows] == ["student", "aux", "fusion_student"]
         assert {f.a.label for f in rows} == {label}
         assert all(f"lambda {weight:g}, chosen on held-out" in f.finding for f in rows)
+
+
+def test_the_stronger_teacher_rows_take_the_weight_that_table_ran_d3d_at(tmp_path):
+    from results.findings import d3d_with_the_stronger_teacher
+
+    assert d3d_with_the_stronger_teacher(str(tmp_path)) == []  # not run yet: no rows
+    (tmp_path / "d3d_teacher4800").mkdir()
+    table = tmp_path / "d3d_teacher4800" / "d3d_table.json"
+    table.write_text(json.dumps({"mse_weights": []}))  # an older table, at lambda 1 only: no rows
+    assert d3d_with_the_stronger_teacher(str(tmp_path)) == []
+    table.write_text(json.dumps({"mse_weights": [0.3]}))
+    rows = d3d_with_the_stronger_teacher(str(tmp_path))
+    assert [f.b.label for f in rows] == ["student", "aux", "fusion_student"]
+    assert {(f.a.split_dir, f.a.label) for f in rows} == {("d3d_teacher4800/eval/s1/ucf101_split_1",
+                                                          "d3d_mse_lambda_0.3")}
+    assert all("lambda 0.3, teacher trained 4800 steps" in f.finding for f in rows)
