@@ -94,12 +94,15 @@ def lambda_label(weight: float) -> str:
 
 
 def train_runs(records: str, run_root: str, *, steps: int, continue_steps: int, seed: int, python: str,
-               extra: list[str], mse_weights: list[float] = (), teacher_steps: int | None = None) -> dict:
+               extra: list[str], mse_weights: list[float] = (), teacher_steps: int | None = None,
+               names: tuple[str, ...] | None = None) -> dict:
+    """Trains (or reuses) the table's runs, or only `names` of them (the teacher among them for D3D)."""
     from tfx_models.runs import trained_to
 
     runs = {}
     planned = [(name, experiment, []) for name, experiment in EXPERIMENTS.items()]
     planned += [(lambda_row(w), EXPERIMENTS["d3d_mse"], [f"distill.weight={w:g}"]) for w in mse_weights]
+    planned = [plan for plan in planned if names is None or plan[0] in names]
     for name, experiment, own in planned:
         run_dir = runs[name] = os.path.join(run_root, name)
         budget = {"teacher": teacher_steps or steps}.get(name, continue_steps if name in CONTINUED else steps)
@@ -118,7 +121,8 @@ def train_runs(records: str, run_root: str, *, steps: int, continue_steps: int, 
 
 
 def split_rows(runs: dict[str, str], records: str, eval_dir: str, *, num_frames: int, crops: int) -> dict[str, dict]:
-    """{row key: metrics.summary} of one split: the four runs and the three late fusions."""
+    """{row key: metrics.summary} of one split: the runs, and each RGB run of the student, D3D (MSE)
+    and D3D (KL) averaged with the teacher."""
     from tfx_models.evaluation.protocol import evaluate_models
     from tfx_models.runs import load_model_from_run
 
@@ -132,7 +136,7 @@ def split_rows(runs: dict[str, str], records: str, eval_dir: str, *, num_frames:
     classes = settings["teacher"]["classes"][settings["teacher"]["tasks"][0]]
     rows = {name: result["rows"][name] for name in runs}
     fused = {f"fusion_{name}": late_fusion.average_scores(scores[name], scores["teacher"])
-             for name in ("student", "d3d_mse", "d3d_kl")}
+             for name in ("student", "d3d_mse", "d3d_kl") if name in runs}
     save_rows(os.path.join(eval_dir, split_dir), fused, list(classes))
     rows.update({name: metrics.summary(scores["labels"], value, classes) for name, value in fused.items()})
     return rows

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tfx_models.evaluation.paired import (CONTRADICTED, HOLDS, UNRESOLVED, PairedComparison, above_chance,
-                                          compare, mcnemar_exact, verdict)
+                                          compare, compare_over_seeds, mcnemar_exact, verdict, verdict_over_seeds)
 
 
 def test_exact_mcnemar_by_hand():
@@ -89,3 +89,30 @@ def test_two_models_both_at_chance_leave_any_claim_unresolved():
     assert verdict(both_guessing, "a > b", classes=8) == UNRESOLVED
     assert verdict(compare(good, b), "a > b", classes=8) == HOLDS
     assert verdict(compare(good, b), "a > b", classes=2) == UNRESOLVED  # 50% of 2 classes: chance too
+
+
+def test_over_seeds_the_interval_spans_what_the_seeds_disagree_on():
+    # Seed 0: a right on every video, b on none (+1 each); seed 1 the reverse (-1 each). The mean is
+    # 0; a resample of seeds is {0, 0}, {0, 1} or {1, 1} -> +1, 0, -1 with odds 1/4, 1/2, 1/4, so the
+    # 95% interval is [-1, +1], where each seed alone (a video bootstrap) would be [+1, +1] or [-1, -1].
+    a = np.array([[1] * 50, [0] * 50])
+    difference, low, high = compare_over_seeds(a, 1 - a)
+    assert (difference, low, high) == (0.0, -1.0, 1.0)
+    # Seeds that agree: +1 on every video of both, so every resample is +1.
+    assert compare_over_seeds(np.ones((3, 40)), np.zeros((3, 40))) == (1.0, 1.0, 1.0)
+    # One seed, videos +1 and -1 in equal numbers: the interval is the video bootstrap's, about 0 +- 2/sqrt(n).
+    one = np.array([[1, 0] * 200])
+    difference, low, high = compare_over_seeds(one, 1 - one)
+    assert difference == 0.0 and -0.15 < low < -0.05 and 0.05 < high < 0.15
+    with pytest.raises(ValueError, match=r"\(seeds, videos\)"):
+        compare_over_seeds(np.ones(4), np.ones(4))
+
+
+def test_a_claim_over_seeds_holds_only_when_it_holds_on_every_seed():
+    assert verdict_over_seeds([HOLDS, HOLDS, HOLDS]) == HOLDS
+    assert verdict_over_seeds([CONTRADICTED] * 2) == CONTRADICTED
+    assert verdict_over_seeds([HOLDS, HOLDS, UNRESOLVED]) == UNRESOLVED
+    assert verdict_over_seeds([HOLDS, CONTRADICTED]) == UNRESOLVED
+    assert verdict_over_seeds([UNRESOLVED] * 3) == UNRESOLVED
+    with pytest.raises(ValueError, match="no seed"):
+        verdict_over_seeds([])

@@ -96,3 +96,35 @@ def learned(comparison: PairedComparison, classes: int, alpha: float = 0.05) -> 
     """Whether at least one of the two models beats guessing on the compared videos."""
     return any(above_chance(round(accuracy * comparison.videos), comparison.videos, classes, alpha)
                for accuracy in (comparison.accuracy_a, comparison.accuracy_b))
+
+
+def compare_over_seeds(correct_a, correct_b, *, confidence: float = 0.95, resamples: int = 10_000,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """correct_a, correct_b: (seeds, videos) booleans, row k of both trained with seed k.
+
+    The difference in mean accuracy over seeds and its interval from a two-level paired
+    bootstrap: seeds and videos are both resampled, the same draws for a and b, so the
+    interval widens with how much the difference varies from one training run to the next,
+    which one run's video bootstrap cannot see."""
+    a = np.asarray(correct_a, bool)
+    b = np.asarray(correct_b, bool)
+    if a.shape != b.shape or a.ndim != 2 or 0 in a.shape:
+        raise ValueError(f"need two equal, non-empty (seeds, videos) arrays, got {a.shape} and {b.shape}")
+    per_video = a.astype(np.int8) - b.astype(np.int8)
+    rng = np.random.default_rng(seed)
+    seeds, videos = per_video.shape
+    means = np.empty(resamples)
+    for r in range(resamples):
+        rows = per_video[rng.integers(0, seeds, seeds)]
+        means[r] = rows[:, rng.integers(0, videos, videos)].mean()
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(per_video.mean()), float(low), float(high)
+
+
+def verdict_over_seeds(verdicts: list[str]) -> str:
+    """A claim decided on several seeds holds (or is contradicted) only when it does on every one."""
+    if not verdicts:
+        raise ValueError("no seed's verdict to combine")
+    first = verdicts[0]
+    return first if first in (HOLDS, CONTRADICTED) and all(v == first for v in verdicts) else UNRESOLVED
