@@ -152,7 +152,7 @@ WHEREWHEN = [
        ww_run("conv_fusion_conv5_towers", "ReLU5, towers trained"),
        Row(WW_STREAMS, "Two-stream: fusion by averaging", "averaging"), "where"),
 ]
-WW_D3D = "d3d/eval/s1/ucf101_split_1"
+WW_D3D = "d3d_crop96/eval/s1/ucf101_split_1"
 STRONG_TEACHER = "d3d_teacher4800"  # findings.sh step 11: D3D from a teacher trained 4800 steps
 WHEREWHEN += [
     finding
