@@ -24,8 +24,8 @@ import time
 from dataclasses import asdict, dataclass
 
 from beam_pipelines.local_processes import (
-    HOST, REPO, STATE_FILE, ExitedEarly, end_group, free_port, launch, load_state, log_tail, remove_state, runs,
-    save_state, with_retries, worker_env)
+    HOST, REPO, STATE_FILE, ExitedEarly, end_group, free_port, launch, load_state, log_tail, make_state_dir,
+    remove_state, runs, save_state, with_retries, worker_env)
 
 CACHE = os.path.join(REPO, ".cache", "dask")
 # What a worker's nanny would set (one thread per numeric library, one hash seed for all
@@ -106,7 +106,7 @@ def start(state_dir: str = CACHE, workers: int = 2, preload: list[str] = (), tim
     """
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
-    os.makedirs(state_dir, exist_ok=True)
+    make_state_dir(state_dir)
     with contextlib.suppress(FileNotFoundError):
         before = load(state_dir)
         if any(runs(pid, "distributed.cli") for pid in [before.scheduler_pid, *before.worker_pids]):

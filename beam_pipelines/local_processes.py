@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Callable, TypeVar
 
+from beam_pipelines.storage import is_remote
+
 HOST = "127.0.0.1"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STATE_FILE = "cluster.json"
@@ -97,6 +99,15 @@ def with_retries(launch: Callable[[], T], attempts: int) -> T:
             if attempt == attempts - 1:
                 raise
     raise ValueError(f"attempts must be >= 1, got {attempts}")
+
+
+def make_state_dir(state_dir: str) -> None:
+    """A local cluster's processes, logs and state live on the launching machine, so its state
+    folder must be local: an object-store path is refused rather than made into a local folder."""
+    if is_remote(state_dir):
+        raise ValueError(f"--state_dir {state_dir}: a local cluster keeps its logs and state on this "
+                         "machine; give a local folder")
+    os.makedirs(state_dir, exist_ok=True)
 
 
 def save_state(state_dir: str, state: dict) -> None:

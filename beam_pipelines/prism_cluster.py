@@ -31,8 +31,8 @@ import grpc
 from apache_beam.version import __version__ as BEAM_VERSION
 
 from beam_pipelines.local_processes import (
-    HOST, REPO, STATE_FILE, ExitedEarly, end_group, free_port, launch, load_state, log_tail, remove_state, runs,
-    save_state, with_retries, worker_env)
+    HOST, REPO, STATE_FILE, ExitedEarly, end_group, free_port, launch, load_state, log_tail, make_state_dir,
+    remove_state, runs, save_state, with_retries, worker_env)
 
 CACHE = os.path.join(REPO, ".cache", "prism")
 DEFAULT_BINARY = os.path.join(CACHE, f"prism-{BEAM_VERSION}")
@@ -88,10 +88,10 @@ def start(state_dir: str = CACHE, binary: str | None = None, timeout: float = 60
     A port found free can be taken by someone else before our process binds it; then that
     process exits and we try again on new ports.
     """
+    make_state_dir(state_dir)
     binary = binary or binary_path()
     if not os.access(binary, os.X_OK):
         raise FileNotFoundError(f"{binary}: no Prism binary for Beam {BEAM_VERSION}; build it with `make prism`")
-    os.makedirs(state_dir, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         running_before = load(state_dir)
         if runs(running_before.prism_pid, "prism") or runs(running_before.pool_pid, "worker_pool_main"):
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
             print(" ".join(load(args.state_dir).pipeline_flags()))
         else:
             stop(load(args.state_dir))
-    except (FileNotFoundError, RuntimeError) as err:
+    except (FileNotFoundError, RuntimeError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
